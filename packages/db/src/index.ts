@@ -1,0 +1,1 @@
+export { type LinkRow, links, type NewLinkRow } from "./schema.ts";
