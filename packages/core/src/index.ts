@@ -1,0 +1,32 @@
+export type { AliasCheck } from "./codes.ts";
+export { CODE_LENGTH, checkAlias, generateCode, isShortCode, RESERVED_WORDS } from "./codes.ts";
+export { murmur3_32 } from "./murmur3.ts";
+export type { HashRingOptions } from "./ring.ts";
+export { DEFAULT_VNODES, HashRing } from "./ring.ts";
+export type { DecideRouteOptions, Route, RyowWindow, SerializeRyowCookieOptions } from "./ryow.ts";
+export {
+  DEFAULT_RYOW_WINDOW_SECONDS,
+  decideRoute,
+  MAX_COOKIE_HEADER_LENGTH,
+  RYOW_CLOCK_SKEW_SECONDS,
+  RYOW_COOKIE,
+  serializeRyowCookie,
+} from "./ryow.ts";
+export type { CheckTargetOptions, TargetCheck, TargetRejection } from "./target.ts";
+export { checkTarget, MAX_TARGET_LENGTH } from "./target.ts";
+export type { TopologyNode, TopologyShard, TopologySnapshot } from "./topology.ts";
+export {
+  DEFAULT_ETCD_PREFIX,
+  etcdKey,
+  etcdValuesFor,
+  isNewer,
+  MAX_SHARDS,
+  MAX_VNODES,
+  NodeSchema,
+  parseTopologySnapshot,
+  ShardSchema,
+  snapshotFromEtcd,
+  Topology,
+  TopologyError,
+  TopologySnapshotSchema,
+} from "./topology.ts";

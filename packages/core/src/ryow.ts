@@ -1,0 +1,183 @@
+/**
+ * Read-your-own-writes cookie. The origin sets `ryow_until` after a create or edit; the edge
+ * reads it on each redirect and, inside the window, routes that client to the shard primary.
+ * Everything here is in memory: no network call per redirect.
+ *
+ * Value: unix seconds of the window's end, or `session` when the window lasts until the browser
+ * session ends. With a secret the value is `<until>.<base64url HMAC-SHA256(secret, until)>`, so a
+ * client cannot forge a window; without one a forged cookie can only send that client to a
+ * primary for at most the window (the `until ≤ now + window` bound).
+ */
+
+export const RYOW_COOKIE = "ryow_until";
+export const DEFAULT_RYOW_WINDOW_SECONDS = 30;
+/** Tolerated clock difference between the origin that signs and the edge that checks. */
+export const RYOW_CLOCK_SKEW_SECONDS = 5;
+/** Cookie headers longer than this are not examined (browsers cap one cookie at 4 KiB). */
+export const MAX_COOKIE_HEADER_LENGTH = 16 * 1024;
+/** At most this many `ryow_until` cookies in one header are examined; any valid one wins. */
+export const MAX_RYOW_CANDIDATES = 4;
+
+export type RyowWindow = number | "session";
+export type Route = "primary" | "replica";
+
+export interface SerializeRyowCookieOptions {
+  nowSeconds: number;
+  window: RyowWindow;
+  secure: boolean;
+  secret?: string;
+}
+
+export interface DecideRouteOptions {
+  window: RyowWindow;
+  /** `[current, previous?]`: a cookie signed with any of them is accepted (key rotation). */
+  secrets?: readonly (string | undefined)[];
+}
+
+const SESSION_VALUE = "session";
+const UNTIL_PATTERN = /^\d{1,12}$/;
+// base64url of a 32-byte HMAC-SHA256, unpadded.
+const SIGNATURE_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+
+const utf8 = new TextEncoder();
+const keys = new Map<string, Promise<CryptoKey>>();
+
+function hmacKey(secret: string): Promise<CryptoKey> {
+  let key = keys.get(secret);
+  if (!key) {
+    key = crypto.subtle.importKey(
+      "raw",
+      utf8.encode(secret),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign", "verify"],
+    );
+    // Secrets come from configuration, so this stays tiny; the bound only guards misuse.
+    if (keys.size >= 16) keys.clear();
+    keys.set(secret, key);
+    // A failed import is not cached: the next call retries.
+    key.catch(() => keys.delete(secret));
+  }
+  return key;
+}
+
+function toBase64Url(bytes: Uint8Array): string {
+  let binary = "";
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+function fromBase64Url(s: string): Uint8Array<ArrayBuffer> {
+  const binary = atob(s.replaceAll("-", "+").replaceAll("_", "/"));
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+async function sign(secret: string, payload: string): Promise<string> {
+  const mac = await crypto.subtle.sign("HMAC", await hmacKey(secret), utf8.encode(payload));
+  return toBase64Url(new Uint8Array(mac));
+}
+
+function isValidWindow(window: RyowWindow): boolean {
+  return window === "session" || (Number.isInteger(window) && window > 0);
+}
+
+/** The `Set-Cookie` value for a response to a create or edit. Throws on invalid options. */
+export async function serializeRyowCookie(o: SerializeRyowCookieOptions): Promise<string> {
+  if (!isValidWindow(o.window)) {
+    throw new RangeError(
+      `RYOW window must be a positive integer or "session" (got ${String(o.window)})`,
+    );
+  }
+  if (!Number.isFinite(o.nowSeconds) || o.nowSeconds < 0) {
+    throw new RangeError(`nowSeconds must be a non-negative number (got ${String(o.nowSeconds)})`);
+  }
+  const payload =
+    o.window === "session" ? SESSION_VALUE : String(Math.floor(o.nowSeconds) + o.window);
+  const value = o.secret ? `${payload}.${await sign(o.secret, payload)}` : payload;
+  const maxAge = o.window === "session" ? "" : `; Max-Age=${o.window}`;
+  return `${RYOW_COOKIE}=${value}${maxAge}; Path=/; HttpOnly; SameSite=Lax${o.secure ? "; Secure" : ""}`;
+}
+
+/** The values of up to MAX_RYOW_CANDIDATES `ryow_until` cookies in a Cookie header. */
+function ryowValues(header: string): string[] {
+  const values: string[] = [];
+  const needle = `${RYOW_COOKIE}=`;
+  let from = 0;
+  while (values.length < MAX_RYOW_CANDIDATES) {
+    const at = header.indexOf(needle, from);
+    if (at === -1) break;
+    from = at + needle.length;
+    // Only a whole cookie name counts: at the start or after "; " (not e.g. "xryow_until=").
+    let before = at - 1;
+    while (before >= 0 && (header[before] === " " || header[before] === "\t")) before--;
+    if (before >= 0 && header[before] !== ";") continue;
+    const end = header.indexOf(";", from);
+    values.push(header.slice(from, end === -1 ? header.length : end).trim());
+  }
+  return values;
+}
+
+async function signatureMatches(
+  payload: string,
+  signature: string,
+  secrets: readonly string[],
+): Promise<boolean> {
+  if (!SIGNATURE_PATTERN.test(signature)) return false;
+  const mac = fromBase64Url(signature);
+  const data = utf8.encode(payload);
+  for (const secret of secrets) {
+    if (await crypto.subtle.verify("HMAC", await hmacKey(secret), mac, data)) return true;
+  }
+  return false;
+}
+
+async function isValid(
+  value: string,
+  nowSeconds: number,
+  window: RyowWindow,
+  secrets: readonly string[],
+): Promise<boolean> {
+  const dot = value.indexOf(".");
+  const payload = dot === -1 ? value : value.slice(0, dot);
+  if (window === "session") {
+    if (payload !== SESSION_VALUE) return false;
+  } else {
+    if (!UNTIL_PATTERN.test(payload)) return false;
+    const until = Number(payload);
+    if (until < nowSeconds || until > nowSeconds + window + RYOW_CLOCK_SKEW_SECONDS) return false;
+  }
+  // Without secrets a signature, if present, is ignored: removing the secret keeps old cookies.
+  if (secrets.length === 0) return true;
+  if (dot === -1) return false;
+  return signatureMatches(payload, value.slice(dot + 1), secrets);
+}
+
+/**
+ * Where a redirect for this client should read: "primary" only inside a valid RYOW window.
+ * Never throws; anything malformed, expired, too far in the future or badly signed is "replica".
+ * When the header holds several `ryow_until` cookies (e.g. set for a parent domain too), the
+ * first MAX_RYOW_CANDIDATES are examined and any valid one wins.
+ */
+export async function decideRoute(
+  cookieHeader: string | null | undefined,
+  nowSeconds: number,
+  o: DecideRouteOptions,
+): Promise<Route> {
+  try {
+    if (typeof cookieHeader !== "string" || cookieHeader.length > MAX_COOKIE_HEADER_LENGTH) {
+      return "replica";
+    }
+    if (!Number.isFinite(nowSeconds) || !isValidWindow(o.window)) return "replica";
+    const values = ryowValues(cookieHeader);
+    if (values.length === 0) return "replica";
+    const secrets = (o.secrets ?? []).filter((s): s is string => typeof s === "string" && s !== "");
+    for (const value of values) {
+      if (await isValid(value, nowSeconds, o.window, secrets)) return "primary";
+    }
+    return "replica";
+  } catch {
+    return "replica";
+  }
+}

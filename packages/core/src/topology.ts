@@ -1,0 +1,272 @@
+import { z } from "zod";
+import { HashRing } from "./ring.ts";
+import type { Route } from "./ryow.ts";
+
+/**
+ * The shard topology: which shards the ring has, and for each shard its primary and replicas.
+ * Stored in etcd (one key per place, see docs/architecture.md), read into a snapshot whose
+ * version is the etcd revision, pushed to the edge. Shard ids decide code ownership; node
+ * addresses change on failover without moving a single code.
+ */
+
+export const DEFAULT_ETCD_PREFIX = "/firstclick/";
+/** Upper bounds that keep a bad snapshot from making every isolate build a huge ring. */
+export const MAX_SHARDS = 1024;
+export const MAX_VNODES = 4096;
+
+const SHARD_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+export const NodeSchema = z.object({
+  id: z.string().min(1).max(128),
+  gatewayUrl: z.url({ protocol: /^https?$/, error: "gatewayUrl must be an http(s) URL" }),
+  pg: z.object({
+    host: z.string().min(1).max(255),
+    port: z.int().min(1).max(65535),
+  }),
+});
+
+export const ShardSchema = z.object({
+  primary: NodeSchema.nullable(),
+  replicas: z.array(NodeSchema),
+});
+
+const RingSchema = z.object({
+  shards: z
+    .array(z.string().regex(SHARD_ID, "a shard id is 1–64 of [A-Za-z0-9_-]"))
+    .min(1)
+    .max(MAX_SHARDS)
+    .refine((ids) => new Set(ids).size === ids.length, "ring shard ids must be unique"),
+  vnodes: z.int().min(1).max(MAX_VNODES),
+});
+
+export const TopologySnapshotSchema = z
+  .object({
+    version: z.int().min(0),
+    ring: RingSchema,
+    shards: z.record(z.string(), ShardSchema),
+  })
+  .superRefine((s, ctx) => {
+    for (const id of s.ring.shards) {
+      if (!Object.hasOwn(s.shards, id)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["shards", id],
+          message: `ring shard "${id}" has no entry in shards`,
+        });
+      }
+    }
+    // A node serves one database, so it belongs to one shard, once.
+    const seen = new Set<string>();
+    for (const [shardId, shard] of Object.entries(s.shards)) {
+      const nodes = shard.primary ? [shard.primary, ...shard.replicas] : shard.replicas;
+      for (const node of nodes) {
+        if (seen.has(node.id)) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["shards", shardId],
+            message: `node "${node.id}" appears more than once in the topology`,
+          });
+        }
+        seen.add(node.id);
+      }
+    }
+  });
+
+export type TopologyNode = z.output<typeof NodeSchema>;
+export type TopologyShard = z.output<typeof ShardSchema>;
+export type TopologySnapshot = z.output<typeof TopologySnapshotSchema>;
+
+export class TopologyError extends Error {
+  override readonly name = "TopologyError";
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => `${issue.path.length ? issue.path.join(".") : "(root)"}: ${issue.message}`)
+    .join("; ");
+}
+
+/** Validates untrusted input (a request body, a file) as a snapshot; throws TopologyError. */
+export function parseTopologySnapshot(input: unknown): TopologySnapshot {
+  const result = TopologySnapshotSchema.safeParse(input);
+  if (!result.success)
+    throw new TopologyError(`invalid topology snapshot: ${describeIssues(result.error)}`);
+  return result.data;
+}
+
+function withSlash(prefix: string): string {
+  return prefix.endsWith("/") ? prefix : `${prefix}/`;
+}
+
+export const etcdKey = {
+  ring: (prefix: string): string => `${withSlash(prefix)}ring`,
+  primary: (prefix: string, shard: string): string => `${withSlash(prefix)}shards/${shard}/primary`,
+  replicas: (prefix: string, shard: string): string =>
+    `${withSlash(prefix)}shards/${shard}/replicas`,
+};
+
+function parseJsonKey(kvs: Record<string, string>, key: string): unknown {
+  const raw = kvs[key];
+  if (raw === undefined) return undefined;
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new TopologyError(
+      `etcd key ${key} does not hold JSON: ${JSON.stringify(raw.slice(0, 80))}`,
+    );
+  }
+}
+
+/**
+ * Builds a snapshot from the keys under `prefix` read at etcd `revision`. A shard without a
+ * primary key (or with `null`) has no primary; without a replicas key it has none. Keys of shards
+ * not in the ring, and any other keys under the prefix, are ignored. Throws TopologyError.
+ */
+export function snapshotFromEtcd(
+  kvs: Record<string, string>,
+  revision: number,
+  prefix: string = DEFAULT_ETCD_PREFIX,
+): TopologySnapshot {
+  const ringKey = etcdKey.ring(prefix);
+  const ring = parseJsonKey(kvs, ringKey);
+  if (ring === undefined) throw new TopologyError(`etcd key ${ringKey} is missing`);
+  const ringResult = RingSchema.safeParse(ring);
+  if (!ringResult.success) {
+    throw new TopologyError(`etcd key ${ringKey} is invalid: ${describeIssues(ringResult.error)}`);
+  }
+  const shards: Record<string, unknown> = {};
+  for (const id of ringResult.data.shards) {
+    shards[id] = {
+      primary: parseJsonKey(kvs, etcdKey.primary(prefix, id)) ?? null,
+      replicas: parseJsonKey(kvs, etcdKey.replicas(prefix, id)) ?? [],
+    };
+  }
+  const result = TopologySnapshotSchema.safeParse({
+    version: revision,
+    ring: ringResult.data,
+    shards,
+  });
+  if (!result.success) {
+    throw new TopologyError(
+      `topology under ${withSlash(prefix)} at revision ${revision} is invalid: ${describeIssues(result.error)}`,
+    );
+  }
+  return result.data;
+}
+
+/**
+ * The etcd keys and values that describe a topology (the inverse of snapshotFromEtcd). A shard
+ * without a primary gets the value `null`. Throws TopologyError on an invalid topology.
+ */
+export function etcdValuesFor(
+  snapshot: Omit<TopologySnapshot, "version">,
+  prefix: string = DEFAULT_ETCD_PREFIX,
+): Record<string, string> {
+  const valid = parseTopologySnapshot({ ...snapshot, version: 0 });
+  const values: Record<string, string> = {
+    [etcdKey.ring(prefix)]: JSON.stringify({
+      shards: valid.ring.shards,
+      vnodes: valid.ring.vnodes,
+    }),
+  };
+  for (const id of valid.ring.shards) {
+    const shard = valid.shards[id];
+    if (!shard) continue; // unreachable: the schema requires an entry per ring shard
+    values[etcdKey.primary(prefix, id)] = JSON.stringify(shard.primary);
+    values[etcdKey.replicas(prefix, id)] = JSON.stringify(shard.replicas);
+  }
+  return values;
+}
+
+/** True when `next` should replace `current`: nothing ever applies an older version. */
+export function isNewer(
+  current: { version: number } | null | undefined,
+  next: { version: number },
+): boolean {
+  return current == null || next.version > current.version;
+}
+
+// Rings depend only on (shard ids, vnodes), which a failover does not change: share them
+// across snapshot versions. Bounded, since a process sees few distinct rings.
+const rings = new Map<string, HashRing>();
+const topologies = new WeakMap<TopologySnapshot, Topology>();
+
+function ringFor(shards: readonly string[], vnodes: number): HashRing {
+  const key = `${vnodes}|${[...shards].sort().join(",")}`;
+  let ring = rings.get(key);
+  if (!ring) {
+    ring = new HashRing(shards, { vnodes });
+    if (rings.size >= 8) rings.clear();
+    rings.set(key, ring);
+  }
+  return ring;
+}
+
+export class Topology {
+  readonly version: number;
+  readonly snapshot: TopologySnapshot;
+  readonly #ring: HashRing;
+
+  private constructor(snapshot: TopologySnapshot, ring: HashRing) {
+    this.snapshot = snapshot;
+    this.version = snapshot.version;
+    this.#ring = ring;
+  }
+
+  /**
+   * The routing view of a snapshot that is already validated (parseTopologySnapshot or
+   * snapshotFromEtcd). Cheap to call repeatedly: cached per snapshot object, rings per ring.
+   */
+  static from(snapshot: TopologySnapshot): Topology {
+    const cached = topologies.get(snapshot);
+    if (cached) return cached;
+    for (const id of snapshot.ring.shards) {
+      if (!Object.hasOwn(snapshot.shards, id)) {
+        throw new TopologyError(`ring shard "${id}" has no entry in shards`);
+      }
+    }
+    let ring: HashRing;
+    try {
+      ring = ringFor(snapshot.ring.shards, snapshot.ring.vnodes);
+    } catch (error) {
+      throw new TopologyError(
+        `invalid ring: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+    const topology = new Topology(snapshot, ring);
+    topologies.set(snapshot, topology);
+    return topology;
+  }
+
+  shardFor(code: string): string {
+    return this.#ring.shardFor(code);
+  }
+
+  #shard(shard: string): TopologyShard {
+    const entry = Object.hasOwn(this.snapshot.shards, shard)
+      ? this.snapshot.shards[shard]
+      : undefined;
+    if (!entry)
+      throw new TopologyError(`unknown shard "${shard}" in topology version ${this.version}`);
+    return entry;
+  }
+
+  primaryOf(shard: string): TopologyNode | null {
+    return this.#shard(shard).primary;
+  }
+
+  /**
+   * Nodes to try for a read, in order. "primary": the primary, or nothing while the shard has
+   * none. "replica": the replicas starting at `start` (callers rotate it to spread load), then
+   * the primary as the last resort.
+   */
+  nodesFor(shard: string, route: Route, start = 0): TopologyNode[] {
+    const { primary, replicas } = this.#shard(shard);
+    if (route === "primary") return primary ? [primary] : [];
+    const n = replicas.length;
+    const offset = n === 0 || !Number.isFinite(start) ? 0 : ((Math.trunc(start) % n) + n) % n;
+    const nodes = [...replicas.slice(offset), ...replicas.slice(0, offset)];
+    if (primary) nodes.push(primary);
+    return nodes;
+  }
+}
