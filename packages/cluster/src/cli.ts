@@ -1,0 +1,231 @@
+#!/usr/bin/env -S npx tsx
+/**
+ * `npm run cluster -- <verb>` (or `npx tsx packages/cluster/src/cli.ts <verb>`): the local
+ * cluster from a terminal. Every verb but `up` works on the cluster named by
+ * `<state-dir>/layout.json`.
+ */
+import { parseArgs } from "node:util";
+import { attach, type Cluster, type ClusterStatus, type UpOptions, up } from "./cluster.ts";
+
+const USAGE = `usage: npm run cluster -- <verb> [options]
+
+  up [--shards N] [--replicas R] [--base-port P] [--durability async|remote_apply]
+     [--redis] [--no-apps] [--serve]      start a fresh cluster (stops a previous one first)
+  down                                    stop every process of the cluster
+  status [--json]                         nodes (role, lag, pid), apps, etcd topology
+  pause-replay <node> | resume-replay <node>
+  kill <node>                             SIGKILL a PostgreSQL node (its gateway keeps running)
+  restart-node <node>                     start a stopped/killed node again in its role
+  promote <node>                          promote a replica; one etcd transaction for its shard
+  rejoin <node>                           pg_rewind a replaced primary back in as a replica
+  stop-etcd | start-etcd
+  restart-apps                            restart origin and edge
+
+common: --state-dir DIR (default <repo>/.firstclick)
+--serve: stay in the foreground; Ctrl-C or SIGTERM stops everything.`;
+
+function log(line: string): void {
+  console.error(`[cluster] ${line}`);
+}
+
+function formatStatus(status: ClusterStatus): string {
+  const lines: string[] = [];
+  lines.push(
+    `state dir  ${status.stateDir}${status.stoppedAt ? ` (stopped ${status.stoppedAt})` : ""}`,
+  );
+  const svc = (name: string, s: { url: string; pid: number | null; alive: boolean } | null) => {
+    if (s)
+      lines.push(`${name.padEnd(10)} ${s.url}  pid ${s.pid ?? "-"}  ${s.alive ? "up" : "DOWN"}`);
+  };
+  svc("etcd", status.etcd);
+  svc("origin", status.origin);
+  svc("edge", status.edge);
+  svc("redis", status.redis);
+  lines.push("");
+  lines.push("node    shard  role      pg     pid      state      lsn          lag     gateway");
+  for (const n of status.nodes) {
+    const h = n.health;
+    const actual = !n.alive
+      ? "DOWN"
+      : h.inRecovery === null
+        ? "unreachable"
+        : h.inRecovery
+          ? h.replayPaused
+            ? "paused"
+            : "replica"
+          : "primary";
+    const lag = h.lagSeconds === null ? "-" : `${h.lagSeconds.toFixed(2)}s`;
+    const gw = n.gateway ? `${n.gateway.url} ${n.gateway.alive ? "up" : "DOWN"}` : "-";
+    lines.push(
+      `${n.id.padEnd(7)} ${n.shard.padEnd(6)} ${n.role.padEnd(9)} ${String(n.pgPort).padEnd(6)} ${String(n.pid ?? "-").padEnd(8)} ${actual.padEnd(10)} ${(h.lsn ?? "-").padEnd(12)} ${lag.padEnd(7)} ${gw}`,
+    );
+    for (const s of h.streaming) lines.push(`        └ streaming to ${s.name} (${s.state})`);
+  }
+  lines.push("");
+  if (status.topology) {
+    lines.push(`etcd topology (revision ${status.topology.version})`);
+    for (const [shard, t] of Object.entries(status.topology.shards)) {
+      lines.push(
+        `  ${shard}: primary ${t.primary.id}, replicas [${t.replicas.map((r) => r.id).join(", ")}]`,
+      );
+    }
+  } else {
+    lines.push(`etcd topology: ${status.topologyError ?? "unknown"}`);
+  }
+  return lines.join("\n");
+}
+
+function printUrls(cluster: Cluster): void {
+  const l = cluster.layout;
+  console.log(`edge     ${cluster.urls.edge ?? "(not started)"}`);
+  console.log(`origin   ${cluster.urls.origin ?? "(not started)"}`);
+  console.log(`etcd     ${cluster.urls.etcd}`);
+  if (cluster.urls.redis) console.log(`redis    ${cluster.urls.redis}`);
+  for (const n of l.nodes) {
+    console.log(
+      `${n.id.padEnd(8)} ${n.role.padEnd(8)} ${n.pg.url}${n.gateway ? `  gateway ${n.gateway.url}` : ""}`,
+    );
+  }
+  console.log(`logs     ${l.stateDir}/logs`);
+}
+
+function requireNode(positionals: string[], verb: string): string {
+  const node = positionals[1];
+  if (!node) throw new UsageError(`${verb} needs a node id, e.g. \`${verb} s0n1\``);
+  return node;
+}
+
+class UsageError extends Error {}
+
+function intOption(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new UsageError(`--${name} must be an integer, got ${value}`);
+  return n;
+}
+
+async function serve(cluster: Cluster): Promise<void> {
+  printUrls(cluster);
+  console.log("serving; Ctrl-C stops everything");
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (sig: string) => {
+      if (stopping) return;
+      stopping = true;
+      log(`${sig}: stopping the cluster`);
+      cluster
+        .down()
+        .catch((error: unknown) => log(`down: ${error instanceof Error ? error.message : error}`))
+        .finally(resolve);
+    };
+    process.on("SIGINT", () => stop("SIGINT"));
+    process.on("SIGTERM", () => stop("SIGTERM"));
+    process.on("SIGHUP", () => stop("SIGHUP"));
+  });
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      "state-dir": { type: "string" },
+      shards: { type: "string" },
+      replicas: { type: "string" },
+      "base-port": { type: "string" },
+      durability: { type: "string" },
+      redis: { type: "boolean" },
+      "no-apps": { type: "boolean" },
+      serve: { type: "boolean" },
+      json: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  const verb = positionals[0];
+  if (values.help || !verb) {
+    console.log(USAGE);
+    return verb || values.help ? 0 : 2;
+  }
+  const stateDir = values["state-dir"];
+  if (verb === "up") {
+    const durability = values.durability;
+    if (durability !== undefined && durability !== "async" && durability !== "remote_apply") {
+      throw new UsageError(`--durability must be async or remote_apply, got ${durability}`);
+    }
+    const options: UpOptions = {
+      stateDir,
+      shards: intOption(values.shards, "shards"),
+      replicas: intOption(values.replicas, "replicas"),
+      basePort: intOption(values["base-port"], "base-port"),
+      durability,
+      redis: values.redis === true,
+      apps: values["no-apps"] ? false : undefined,
+      log,
+    };
+    const cluster = await up(options);
+    if (values.serve) {
+      await serve(cluster);
+    } else {
+      printUrls(cluster);
+      console.log("running in the background; `npm run cluster -- down` stops it");
+    }
+    return 0;
+  }
+  const cluster = await attach(stateDir, { log });
+  switch (verb) {
+    case "down":
+      await cluster.down();
+      console.log("stopped");
+      return 0;
+    case "status": {
+      const status = await cluster.status();
+      console.log(values.json ? JSON.stringify(status, null, 2) : formatStatus(status));
+      return 0;
+    }
+    case "pause-replay":
+      await cluster.pauseReplay(requireNode(positionals, verb));
+      return 0;
+    case "resume-replay":
+      await cluster.resumeReplay(requireNode(positionals, verb));
+      return 0;
+    case "kill":
+      await cluster.kill(requireNode(positionals, verb));
+      return 0;
+    case "restart-node":
+      await cluster.restartNode(requireNode(positionals, verb));
+      return 0;
+    case "promote": {
+      const { revision } = await cluster.promote(requireNode(positionals, verb));
+      console.log(`promoted; etcd revision ${revision}`);
+      return 0;
+    }
+    case "rejoin": {
+      const { revision } = await cluster.rejoin(requireNode(positionals, verb));
+      console.log(`rejoined; etcd revision ${revision}`);
+      return 0;
+    }
+    case "stop-etcd":
+      await cluster.stopEtcd();
+      return 0;
+    case "start-etcd":
+      await cluster.startEtcd();
+      return 0;
+    case "restart-apps":
+      await cluster.restartApps();
+      return 0;
+    default:
+      throw new UsageError(`unknown verb ${verb}`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof UsageError) {
+      console.error(`${error.message}\n\n${USAGE}`);
+      process.exit(2);
+    }
+    console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  },
+);

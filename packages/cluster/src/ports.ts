@@ -1,0 +1,72 @@
+/**
+ * Port layout of a local cluster. Pure: every port the cluster will listen on follows from one
+ * optional `basePort`, so tests can run beside `npm run dev` by choosing another base.
+ *
+ * Without a base port the layout is the development one (`npm run dev`): edge 8787, origin 8788,
+ * etcd 2379/2380, redis 6380, PostgreSQL node k on 54320+k and its gateway on 8800+k.
+ * With a base port B: etcd B, etcd peer B+1, edge B+2, origin B+3, redis B+4, PostgreSQL node k
+ * on B+10+k and its gateway on B+40+k (so at most 30 PostgreSQL nodes).
+ */
+
+export const MAX_NODES = 30;
+
+export interface PortLayout {
+  etcdClient: number;
+  etcdPeer: number;
+  edge: number;
+  origin: number;
+  redis: number;
+  /** PostgreSQL port of node k (k counts nodes shard by shard: s0n0, s0n1, …, s1n0, …). */
+  pg: (k: number) => number;
+  /** HTTP port of node k's shard gateway. */
+  gateway: (k: number) => number;
+}
+
+export function portLayout(basePort?: number): PortLayout {
+  if (basePort === undefined) {
+    return {
+      etcdClient: 2379,
+      etcdPeer: 2380,
+      edge: 8787,
+      origin: 8788,
+      redis: 6380,
+      pg: (k) => 54320 + checkedIndex(k),
+      gateway: (k) => 8800 + checkedIndex(k),
+    };
+  }
+  if (!Number.isInteger(basePort) || basePort < 1024 || basePort + 40 + MAX_NODES > 65535) {
+    throw new Error(
+      `basePort must be an integer between 1024 and ${65535 - 40 - MAX_NODES}, got ${basePort}`,
+    );
+  }
+  return {
+    etcdClient: basePort,
+    etcdPeer: basePort + 1,
+    edge: basePort + 2,
+    origin: basePort + 3,
+    redis: basePort + 4,
+    pg: (k) => basePort + 10 + checkedIndex(k),
+    gateway: (k) => basePort + 40 + checkedIndex(k),
+  };
+}
+
+function checkedIndex(k: number): number {
+  if (!Number.isInteger(k) || k < 0 || k >= MAX_NODES) {
+    throw new Error(`node index must be an integer in [0, ${MAX_NODES}), got ${k}`);
+  }
+  return k;
+}
+
+/** Node ids are role-neutral (`s<shard>n<k>`): a promotion changes a node's role, never its id. */
+export function nodeId(shard: number, k: number): string {
+  return `s${shard}n${k}`;
+}
+
+export function shardId(shard: number): string {
+  return `s${shard}`;
+}
+
+/** The global index of node `n` of shard `shard`, used to pick its ports. */
+export function nodeIndex(shard: number, n: number, replicas: number): number {
+  return shard * (1 + replicas) + n;
+}

@@ -1,0 +1,352 @@
+/**
+ * Process plumbing: start daemons with a known PID, stop them by that PID (TERM, then KILL), run
+ * short commands, wait for readiness with a deadline. Linux only (reads /proc), loopback only.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { closeSync, openSync, readdirSync, readFileSync } from "node:fs";
+import { open } from "node:fs/promises";
+import { createServer } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+
+/**
+ * A PID plus the process's start time (clock ticks since boot, from /proc/<pid>/stat). The start
+ * time guards against PID reuse: a layout left behind by a crashed run must never make us signal
+ * an unrelated process that happens to have the same PID today.
+ */
+export interface ProcessRef {
+  pid: number;
+  startTicks: string | null;
+  /** The process leads its own process group (spawned detached): signal the whole group. */
+  group: boolean;
+}
+
+interface ProcStat {
+  state: string;
+  pgrp: number;
+  startTicks: string;
+}
+
+function procStat(pid: number): ProcStat | null {
+  let raw: string;
+  try {
+    raw = readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return null;
+  }
+  // The command name (field 2) may contain spaces and parentheses: split after the last ")".
+  const fields = raw.slice(raw.lastIndexOf(")") + 2).split(" ");
+  const state = fields[0];
+  const pgrp = Number(fields[2]);
+  const startTicks = fields[19];
+  if (state === undefined || startTicks === undefined) return null;
+  return { state, pgrp, startTicks };
+}
+
+export function processRef(pid: number, group: boolean): ProcessRef {
+  return { pid, startTicks: procStat(pid)?.startTicks ?? null, group };
+}
+
+/** True when the very process named by `ref` is still running (not a zombie, PID not reused). */
+export function isAlive(ref: ProcessRef | null | undefined): boolean {
+  if (!ref) return false;
+  const stat = procStat(ref.pid);
+  if (!stat || stat.state === "Z" || stat.state === "X") return false;
+  return ref.startTicks === null || stat.startTicks === ref.startTicks;
+}
+
+/** Any live (non-zombie) member of process group `pgid`. */
+function groupMembers(pgid: number): number[] {
+  const members: number[] = [];
+  let entries: string[];
+  try {
+    entries = readdirProc();
+  } catch {
+    return members;
+  }
+  for (const name of entries) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid)) continue;
+    const stat = procStat(pid);
+    if (stat && stat.pgrp === pgid && stat.state !== "Z" && stat.state !== "X") members.push(pid);
+  }
+  return members;
+}
+
+function readdirProc(): string[] {
+  // Synchronous on purpose: /proc is in memory and callers poll it in a loop with sleeps.
+  return readdirSync("/proc");
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // Already gone: that is the goal.
+  }
+}
+
+/** Is anything left of this process (the process itself, or its group when it leads one)? */
+export function anythingLeft(ref: ProcessRef): boolean {
+  if (isAlive(ref)) return true;
+  return ref.group && groupMembers(ref.pid).length > 0;
+}
+
+/**
+ * Stops a process: SIGTERM, then SIGKILL after `graceMs`, then waits until it is gone. With
+ * `group`, the whole process group is signalled (tsx children, workerd under miniflare, PostgreSQL
+ * backends under their postmaster). A PID whose start time no longer matches is left alone.
+ */
+export async function stopProcess(
+  ref: ProcessRef | null | undefined,
+  options: { graceMs?: number; signal?: NodeJS.Signals } = {},
+): Promise<void> {
+  if (!ref) return;
+  const alive = isAlive(ref);
+  const stat = procStat(ref.pid);
+  // The PID now belongs to someone else: only a leftover group (same pgid, leader gone) is ours.
+  const reused = stat !== null && !alive && stat.state !== "Z";
+  const useGroup = ref.group && !reused;
+  if (!alive && !(useGroup && groupMembers(ref.pid).length > 0)) return;
+  const send = (sig: NodeJS.Signals) => {
+    if (useGroup) signal(-ref.pid, sig);
+    else if (isAlive(ref)) signal(ref.pid, sig);
+  };
+  const gone = () => !isAlive(ref) && (!useGroup || groupMembers(ref.pid).length === 0);
+  send(options.signal ?? "SIGTERM");
+  const graceDeadline = Date.now() + (options.graceMs ?? 5_000);
+  while (Date.now() < graceDeadline) {
+    if (gone()) return;
+    await sleep(50);
+  }
+  send("SIGKILL");
+  const killDeadline = Date.now() + 5_000;
+  while (Date.now() < killDeadline) {
+    if (gone()) return;
+    await sleep(50);
+  }
+  throw new Error(`process ${ref.pid} survived SIGKILL`);
+}
+
+/** SIGKILL a process (its whole group when it leads one) and wait until nothing of it is left. */
+export async function killHard(ref: ProcessRef): Promise<void> {
+  await stopProcess(ref, { signal: "SIGKILL", graceMs: 5_000 });
+}
+
+export interface Daemon {
+  ref: ProcessRef;
+  child: ChildProcess;
+  /** Set once the process has exited (while this Node process watches it). */
+  exitCode: () => number | string | null;
+  logFile: string;
+}
+
+export interface SpawnOptions {
+  command: string;
+  args: readonly string[];
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  logFile: string;
+}
+
+/**
+ * Starts a long-running process detached (own process group, so Ctrl-C in a terminal reaches
+ * only the CLI, which then stops everything in order) with stdout and stderr appended to a log
+ * file. The child is unref'd: the CLI may exit and leave it running; its PID is in layout.json.
+ */
+export function spawnDaemon(options: SpawnOptions): Daemon {
+  const fd = openSync(options.logFile, "a");
+  let child: ChildProcess;
+  try {
+    child = spawn(options.command, options.args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      detached: true,
+      stdio: ["ignore", fd, fd],
+    });
+  } finally {
+    closeSync(fd);
+  }
+  let exit: number | string | null = null;
+  let spawnError: Error | null = null;
+  child.on("exit", (code, sig) => {
+    exit = code ?? sig ?? "exited";
+  });
+  child.on("error", (error) => {
+    spawnError = error;
+    exit = `spawn error: ${error.message}`;
+  });
+  child.unref();
+  if (child.pid === undefined) {
+    throw new Error(
+      `could not start ${options.command}: ${(spawnError as Error | null)?.message ?? "no pid"}`,
+    );
+  }
+  return {
+    ref: processRef(child.pid, true),
+    child,
+    exitCode: () => exit,
+    logFile: options.logFile,
+  };
+}
+
+/** Last `lines` lines of a log file, for error messages. */
+export async function tail(file: string, lines = 30): Promise<string> {
+  try {
+    const handle = await open(file, "r");
+    try {
+      const { size } = await handle.stat();
+      const length = Math.min(size, 16_384);
+      const buffer = Buffer.alloc(length);
+      await handle.read(buffer, 0, length, size - length);
+      return buffer.toString("utf8").split("\n").slice(-lines).join("\n");
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return "(no log)";
+  }
+}
+
+export class CommandError extends Error {
+  constructor(
+    message: string,
+    readonly output: string,
+  ) {
+    super(`${message}\n${output}`.trim());
+  }
+}
+
+export interface RunOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  timeoutMs?: number;
+}
+
+/** Runs a command to completion; throws with its output when it fails or times out. */
+export function run(
+  command: string,
+  args: readonly string[],
+  options: RunOptions = {},
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const chunks: Buffer[] = [];
+    child.stdout.on("data", (c: Buffer) => chunks.push(c));
+    child.stderr.on("data", (c: Buffer) => chunks.push(c));
+    const timeoutMs = options.timeoutMs ?? 120_000;
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+    }, timeoutMs);
+    child.on("error", (error) => {
+      clearTimeout(timer);
+      reject(new CommandError(`could not run ${command}: ${error.message}`, ""));
+    });
+    child.on("close", (code, sig) => {
+      clearTimeout(timer);
+      const output = Buffer.concat(chunks).toString("utf8");
+      if (code === 0) resolve(output);
+      else {
+        const why = sig ? `killed by ${sig} (timeout ${timeoutMs} ms?)` : `exit code ${code}`;
+        reject(new CommandError(`${command} ${args.join(" ")} failed: ${why}`, output));
+      }
+    });
+  });
+}
+
+/** Rejects with a clear message when a loopback TCP port is already taken. */
+export function checkPortFree(port: number, what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", (error: NodeJS.ErrnoException) => {
+      const reason =
+        error.code === "EADDRINUSE" ? "is already in use" : `is not usable (${error.code})`;
+      reject(new Error(`port ${port} (${what}) ${reason} on 127.0.0.1`));
+    });
+    server.listen({ port, host: "127.0.0.1", exclusive: true }, () => {
+      server.close(() => resolve());
+    });
+  });
+}
+
+export async function checkPortsFree(ports: readonly { port: number; what: string }[]) {
+  const results = await Promise.allSettled(ports.map((p) => checkPortFree(p.port, p.what)));
+  const errors = results.flatMap((r) =>
+    r.status === "rejected" ? [String(r.reason.message)] : [],
+  );
+  if (errors.length > 0) {
+    throw new Error(
+      `cannot start the cluster: ${errors.join("; ")}. Stop whatever uses it or choose another basePort (--base-port).`,
+    );
+  }
+}
+
+/**
+ * Polls `check` until it returns a value other than undefined, or throws at the deadline with
+ * `describe()` in the message. `check` may throw to abort early.
+ */
+export async function poll<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  options: { timeoutMs: number; intervalMs?: number; what: string },
+): Promise<T> {
+  const deadline = Date.now() + options.timeoutMs;
+  let lastError: unknown = null;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      if (error instanceof AbortPoll) throw error.cause;
+      lastError = error;
+    }
+    if (Date.now() >= deadline) {
+      const detail = lastError instanceof Error ? ` (last error: ${lastError.message})` : "";
+      throw new Error(
+        `timed out after ${options.timeoutMs} ms waiting for ${options.what}${detail}`,
+      );
+    }
+    await sleep(options.intervalMs ?? 100);
+  }
+}
+
+/** Thrown inside a `poll` check to stop polling at once with `cause`. */
+export class AbortPoll extends Error {
+  constructor(override readonly cause: Error) {
+    super(cause.message);
+  }
+}
+
+/**
+ * Waits until `url` answers 200, failing early with the log tail when the daemon exits.
+ */
+export async function waitForHttp(
+  url: string,
+  daemon: { exitCode: () => number | string | null; logFile: string; ref: ProcessRef },
+  options: { timeoutMs: number; what: string },
+): Promise<void> {
+  await poll(
+    async () => {
+      if (daemon.exitCode() !== null || !isAlive(daemon.ref)) {
+        throw new AbortPoll(
+          new Error(
+            `${options.what} exited early (${daemon.exitCode() ?? "gone"}); last lines of ${daemon.logFile}:\n${await tail(daemon.logFile)}`,
+          ),
+        );
+      }
+      const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+      await response.arrayBuffer();
+      return response.status === 200 ? true : undefined;
+    },
+    { timeoutMs: options.timeoutMs, intervalMs: 100, what: `${options.what} at ${url}` },
+  ).catch(async (error: unknown) => {
+    if (error instanceof Error && error.message.startsWith("timed out")) {
+      throw new Error(
+        `${error.message}; last lines of ${daemon.logFile}:\n${await tail(daemon.logFile)}`,
+      );
+    }
+    throw error;
+  });
+}
