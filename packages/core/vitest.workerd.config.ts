@@ -14,5 +14,6 @@ export default defineConfig({
   test: {
     reporters: reporters(import.meta.dirname, "-workerd"),
     include: ["src/**/*.test.ts"],
+    provide: { runtime: "workerd" },
   },
 });

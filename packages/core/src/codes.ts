@@ -43,14 +43,24 @@ export const RESERVED_WORDS: ReadonlySet<string> = new Set([
   "www",
 ]);
 
-/** A new random code: CODE_LENGTH characters of [0-9A-Za-z], unbiased. */
+/**
+ * A new random code: CODE_LENGTH characters of [0-9A-Za-z], unbiased. Never a reserved word
+ * (7-letter ones such as "metrics" exist), so every generated code passes isShortCode.
+ */
 export function generateCode(): string {
+  for (;;) {
+    const code = randomBase62(CODE_LENGTH);
+    if (!RESERVED_WORDS.has(code.toLowerCase())) return code;
+  }
+}
+
+function randomBase62(length: number): string {
   let code = "";
-  // Each byte is rejected with p = 8/256, so 16 bytes almost always give 7 characters; loop for the rest.
+  // Each byte is rejected with p = 8/256, so 16 bytes almost always suffice; loop for the rest.
   const bytes = new Uint8Array(16);
-  while (code.length < CODE_LENGTH) {
+  while (code.length < length) {
     crypto.getRandomValues(bytes);
-    for (let i = 0; i < bytes.length && code.length < CODE_LENGTH; i++) {
+    for (let i = 0; i < bytes.length && code.length < length; i++) {
       const b = bytes[i] as number;
       if (b < ACCEPT_BELOW) code += BASE62[b % 62];
     }
