@@ -66,7 +66,7 @@ function formatStatus(status: ClusterStatus): string {
     lines.push(`etcd topology (revision ${status.topology.version})`);
     for (const [shard, t] of Object.entries(status.topology.shards)) {
       lines.push(
-        `  ${shard}: primary ${t.primary.id}, replicas [${t.replicas.map((r) => r.id).join(", ")}]`,
+        `  ${shard}: primary ${t.primary?.id ?? "(none)"}, replicas [${t.replicas.map((r) => r.id).join(", ")}]`,
       );
     }
   } else {

@@ -8,6 +8,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { DEFAULT_ETCD_PREFIX } from "@firstclick/core";
 import { migratePrimary } from "@firstclick/db/migrate";
 import {
   type AppKind,
@@ -62,15 +63,12 @@ import { spawnRedis, waitForRedis } from "./redis.ts";
 import {
   DEFAULT_VNODES,
   etcdKeys,
-  etcdValues,
   readTopology,
   shardIds,
   shardTopology,
   type TopologySnapshot,
-  topologyOf,
+  topologyValues,
 } from "./topology.ts";
-
-export const DEFAULT_ETCD_PREFIX = "/firstclick/";
 
 /** The repository root (this file is packages/cluster/src/cluster.ts). */
 export function repoRoot(): string {
@@ -266,6 +264,7 @@ export async function up(options: UpOptions = {}): Promise<Cluster> {
           url: databaseUrl(pgPort),
           process: null,
         },
+        gatewayUrl: `http://127.0.0.1:${ports.gateway(k)}`,
         gateway: withApps.gateway
           ? service(ports.gateway(k), join(logs, `gateway-${id}.log`))
           : null,
@@ -508,7 +507,7 @@ export class Cluster {
 
   /** Writes the whole topology (ring + every shard) in one transaction. */
   async writeTopology(): Promise<void> {
-    const values = etcdValues(topologyOf(this.current), this.current.etcdPrefix);
+    const values = topologyValues(this.current);
     await withEtcd(this.current, async (client) => {
       await client.delete().prefix(this.current.etcdPrefix).exec();
       await client

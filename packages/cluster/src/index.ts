@@ -7,7 +7,6 @@ export {
   Cluster,
   type ClusterStatus,
   type ClusterUrls,
-  DEFAULT_ETCD_PREFIX,
   defaultStateDir,
   type NodeStatus,
   repoRoot,

@@ -42,6 +42,9 @@ const NodeLayoutSchema = z.object({
     /** The postmaster; null while the node is stopped or killed. */
     process: ProcessRefSchema.nullable(),
   }),
+  /** Where the node's gateway listens (published in etcd even when apps are not started). */
+  gatewayUrl: z.string(),
+  /** The gateway process; null when the gateway app is not part of this cluster. */
   gateway: ServiceSchema.nullable(),
 });
 

@@ -194,8 +194,21 @@ export function leftoverPostmaster(dataDir: string): ProcessRef | null {
   return processRef(pid, true);
 }
 
+/**
+ * Removes postmaster.pid when the postmaster it names is dead. PostgreSQL's own check uses
+ * kill(pid, 0), which succeeds on a zombie: a SIGKILLed postmaster whose parent (init here)
+ * has not reaped it yet would block the restart with "another postmaster is running".
+ */
+async function removeStalePidFile(dataDir: string): Promise<void> {
+  const pid = postmasterPid(dataDir);
+  if (pid !== null && !isAlive(processRef(pid, false))) {
+    await rm(join(dataDir, "postmaster.pid"), { force: true });
+  }
+}
+
 /** Starts the node (pg_ctl waits until it accepts connections) and returns its postmaster. */
 export async function startNode(ctx: PgContext, node: NodeLayout): Promise<ProcessRef> {
+  await removeStalePidFile(node.pg.dataDir);
   await pgRun(
     ctx,
     "pg_ctl",
@@ -366,6 +379,12 @@ export async function rewindAsReplica(
   node: NodeLayout,
   primary: NodeLayout,
 ): Promise<void> {
+  await removeStalePidFile(node.pg.dataDir);
+  // pg_rewind reads the source's timeline from pg_control, which a promoted node updates only
+  // at its next checkpoint: without this, it sees "same timeline" and rewinds nothing.
+  await withSql(primary.pg.port, async (sql) => {
+    await sql`CHECKPOINT`;
+  });
   await pgRun(
     ctx,
     "pg_rewind",
