@@ -1,0 +1,117 @@
+import postgres, { type Sql } from "postgres";
+
+export interface DatabaseOptions {
+  nodeId: string;
+  poolMax: number;
+  statementTimeoutMs: number;
+}
+
+/**
+ * The gateway's connection pool to its own node. Every session is read-only
+ * (`default_transaction_read_only`): the gateway never writes, on a primary either, so a bug can
+ * not turn a read path into a write. `statement_timeout` bounds every query.
+ */
+export function connect(url: string, o: DatabaseOptions): Sql {
+  return postgres(url, {
+    max: o.poolMax,
+    // Seconds. Short: a dead node should fail the health check and the request quickly, so the
+    // edge moves on to another node well within its own per-attempt timeout.
+    connect_timeout: 2,
+    idle_timeout: 60,
+    onnotice: () => {},
+    connection: {
+      application_name: `firstclick-gateway-${o.nodeId}`,
+      default_transaction_read_only: true,
+      statement_timeout: o.statementTimeoutMs,
+    },
+  });
+}
+
+export type LinkLookup =
+  | {
+      kind: "found";
+      link: {
+        code: string;
+        url: string;
+        redirectStatus: number;
+        expiresAt: string | null;
+        updatedAt: string;
+      };
+    }
+  | { kind: "gone"; code: string; reason: "deleted" | "expired" }
+  | { kind: "missing" };
+
+interface LinkRow {
+  code: string;
+  target: string;
+  redirect_status: number;
+  expires_at: Date | null;
+  updated_at: Date;
+  deleted: boolean;
+  expired: boolean;
+}
+
+/**
+ * One primary-key lookup, a named prepared statement (postgres.js prepares tagged templates).
+ * Expiry is judged with the database's clock, the same clock that wrote `expires_at`.
+ */
+export async function findLink(sql: Sql, code: string): Promise<LinkLookup> {
+  const rows = await sql<LinkRow[]>`
+    select code, target, redirect_status, expires_at, updated_at,
+           deleted_at is not null as deleted,
+           coalesce(expires_at <= now(), false) as expired
+    from links where code = ${code}`;
+  const row = rows[0];
+  if (!row) return { kind: "missing" };
+  // Deleted wins over expired: it is the more deliberate state.
+  if (row.deleted) return { kind: "gone", code: row.code, reason: "deleted" };
+  if (row.expired) return { kind: "gone", code: row.code, reason: "expired" };
+  return {
+    kind: "found",
+    link: {
+      code: row.code,
+      url: row.target,
+      redirectStatus: row.redirect_status,
+      expiresAt: row.expires_at ? row.expires_at.toISOString() : null,
+      updatedAt: row.updated_at.toISOString(),
+    },
+  };
+}
+
+export interface NodeHealth {
+  role: "primary" | "replica";
+  /** Primary: the current WAL insert position. Replica: the last WAL position received. */
+  lsn: string | null;
+  /** Replica: the last WAL position replayed (visible to reads). Primary: null. */
+  replayLsn: string | null;
+  /** Replica: age of the last replayed transaction while WAL is waiting to be replayed; else 0. */
+  lagSeconds: number;
+}
+
+interface HealthRow {
+  in_recovery: boolean;
+  lsn: string | null;
+  replay_lsn: string | null;
+  lag_seconds: number | null;
+}
+
+export async function nodeHealth(sql: Sql): Promise<NodeHealth> {
+  // pg_current_wal_lsn() raises an error during recovery: the CASE keeps it off replicas.
+  const rows = await sql<HealthRow[]>`
+    select pg_is_in_recovery() as in_recovery,
+           case when pg_is_in_recovery() then pg_last_wal_receive_lsn()::text
+                else pg_current_wal_lsn()::text end as lsn,
+           case when pg_is_in_recovery() then pg_last_wal_replay_lsn()::text end as replay_lsn,
+           case when not pg_is_in_recovery() then 0
+                when pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() then 0
+                else coalesce(extract(epoch from now() - pg_last_xact_replay_timestamp()), 0)
+           end::float8 as lag_seconds`;
+  const row = rows[0];
+  if (!row) throw new Error("health query returned no row");
+  return {
+    role: row.in_recovery ? "replica" : "primary",
+    lsn: row.lsn,
+    replayLsn: row.replay_lsn,
+    lagSeconds: Math.max(0, row.lag_seconds ?? 0),
+  };
+}
