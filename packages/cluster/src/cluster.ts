@@ -37,6 +37,7 @@ import {
   databaseUrl,
   initPrimary,
   isInRecovery,
+  killNode,
   leftoverPostmaster,
   makePgDir,
   type NodeHealth,
@@ -54,7 +55,7 @@ import {
   checkPortsFree,
   type Daemon,
   isAlive,
-  killHard,
+  killTree,
   type ProcessRef,
   poll,
   stopProcess,
@@ -206,8 +207,8 @@ async function cleanupLeftovers(stateDir: string, log: (line: string) => void): 
     for (const name of readdirSync(pgDir)) {
       const ref = leftoverPostmaster(join(pgDir, name));
       if (ref) {
-        log(`stopping leftover postmaster ${ref.pid} (${name})`);
-        await stopProcess(ref, { graceMs: 3_000, signal: "SIGQUIT" });
+        log(`killing leftover postmaster ${ref.pid} (${name})`);
+        await killTree(ref);
       }
     }
   }
@@ -309,7 +310,12 @@ export async function up(options: UpOptions = {}): Promise<Cluster> {
       }),
       process: null,
     },
-    redis: options.redis ? service(ports.redis, join(logs, "redis.log")) : null,
+    redis: options.redis
+      ? {
+          ...service(ports.redis, join(logs, "redis.log")),
+          url: `redis://127.0.0.1:${ports.redis}`,
+        }
+      : null,
     nodes,
     apps: {
       origin: withApps.origin ? service(ports.origin, join(logs, "origin.log")) : null,
@@ -456,17 +462,27 @@ export class Cluster {
   async createShard(shard: string): Promise<void> {
     const pg = this.pgContext();
     const primary = this.primaryOf(shard);
+    let t = Date.now();
+    const step = (what: string) => {
+      this.log(`  ${shard}: ${what} ${Date.now() - t} ms`);
+      t = Date.now();
+    };
     await makePgDir(pg, primary.pg.dataDir);
     await initPrimary(pg, primary);
+    step("initdb");
     primary.pg.process = await startNode(pg, primary);
     await this.save();
+    step("start primary");
     await createDatabase(primary);
     await migratePrimary(primary.pg.url);
+    step("database + migrations");
     await settleAll(
       this.replicasOf(shard).map(async (replica) => {
         await createReplica(pg, primary, replica);
+        step(`pg_basebackup ${replica.id}`);
         replica.pg.process = await startNode(pg, replica);
         await this.save();
+        step(`start ${replica.id}`);
       }),
     );
   }
@@ -606,13 +622,13 @@ export class Cluster {
   }
 
   /**
-   * Hard-kills a PostgreSQL node (SIGKILL to the postmaster's process group: every backend
-   * dies at once, like a crashed machine). Its gateway keeps running and reports the database
+   * Hard-kills a PostgreSQL node (SIGKILL to the postmaster and all its backends at once, like
+   * a crashed machine). Its gateway keeps running and reports the database
    * as unreachable. The topology is unchanged: `promote` a replica, or `restartNode` it.
    */
   async kill(id: string): Promise<void> {
     const node = this.node(id);
-    if (node.pg.process) await killHard(node.pg.process);
+    await killNode(node);
     node.pg.process = null;
     await this.save();
   }

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import postgres from "postgres";
 import type { Binaries } from "./binaries.ts";
 import type { NodeLayout } from "./layout.ts";
-import { isAlive, killHard, type ProcessRef, poll, processRef, run } from "./processes.ts";
+import { isAlive, killTree, type ProcessRef, poll, processRef, run } from "./processes.ts";
 
 export const PG_USER = "firstclick";
 export const PG_DATABASE = "firstclick";
@@ -191,7 +191,7 @@ export function leftoverPostmaster(dataDir: string): ProcessRef | null {
   }
   // The PID may have been reused since: only a postgres process pointed at this data dir counts.
   if (!cmdline.includes("postgres") || !cmdline.includes(dataDir)) return null;
-  return processRef(pid, true);
+  return processRef(pid, false);
 }
 
 /**
@@ -223,32 +223,34 @@ export async function startNode(ctx: PgContext, node: NodeLayout): Promise<Proce
   const pid = postmasterPid(node.pg.dataDir);
   if (pid === null)
     throw new Error(`PostgreSQL node ${node.id} started but wrote no postmaster.pid`);
-  // pg_ctl starts the postmaster in a new session, so it leads a process group holding every
-  // backend: signalling the group takes the whole node down at once.
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const pgrp = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
-  return processRef(pid, pgrp === pid);
+  // Not a group: each backend moves to its own process group (PostgreSQL's fork_process), so
+  // stopping a node means pg_ctl, then the postmaster and its children by PID (killTree).
+  return processRef(pid, false);
 }
 
-/** pg_ctl stop -m fast; SIGKILL if it does not stop in time. */
+/** pg_ctl stop -m fast; SIGKILL (postmaster and backends) if it does not stop in time. */
 export async function stopNode(ctx: PgContext, node: NodeLayout): Promise<void> {
   const ref = node.pg.process;
-  if (ref && isAlive(ref)) {
-    try {
-      await pgRun(
-        ctx,
-        "pg_ctl",
-        ["stop", "-D", node.pg.dataDir, "-m", "fast", "-w", "-t", "8", "-s"],
-        {
-          cwd: node.pg.dataDir,
-          timeoutMs: 10_000,
-        },
-      );
-    } catch {
-      // Fall through to SIGKILL below.
-    }
+  if (!ref || !isAlive(ref)) return;
+  try {
+    await pgRun(
+      ctx,
+      "pg_ctl",
+      ["stop", "-D", node.pg.dataDir, "-m", "fast", "-w", "-t", "5", "-s"],
+      {
+        cwd: node.pg.dataDir,
+        timeoutMs: 7_000,
+      },
+    );
+  } catch {
+    // Fall through to SIGKILL below.
   }
-  if (ref) await killHard(ref);
+  await killTree(ref);
+}
+
+/** Hard kill: the postmaster and all its backends at once (a crashed machine). */
+export async function killNode(node: NodeLayout): Promise<void> {
+  if (node.pg.process) await killTree(node.pg.process);
 }
 
 export async function withSql<T>(

@@ -22,6 +22,7 @@ export interface ProcessRef {
 
 interface ProcStat {
   state: string;
+  ppid: number;
   pgrp: number;
   startTicks: string;
 }
@@ -36,10 +37,11 @@ function procStat(pid: number): ProcStat | null {
   // The command name (field 2) may contain spaces and parentheses: split after the last ")".
   const fields = raw.slice(raw.lastIndexOf(")") + 2).split(" ");
   const state = fields[0];
+  const ppid = Number(fields[1]);
   const pgrp = Number(fields[2]);
   const startTicks = fields[19];
   if (state === undefined || startTicks === undefined) return null;
-  return { state, pgrp, startTicks };
+  return { state, ppid, pgrp, startTicks };
 }
 
 export function processRef(pid: number, group: boolean): ProcessRef {
@@ -130,6 +132,36 @@ export async function stopProcess(
 /** SIGKILL a process (its whole group when it leads one) and wait until nothing of it is left. */
 export async function killHard(ref: ProcessRef): Promise<void> {
   await stopProcess(ref, { signal: "SIGKILL", graceMs: 5_000 });
+}
+
+/** Live (non-zombie) processes whose parent is `pid`, with their refs. */
+function childrenOf(pid: number): ProcessRef[] {
+  const children: ProcessRef[] = [];
+  for (const name of readdirProc()) {
+    const child = Number(name);
+    if (!Number.isInteger(child)) continue;
+    const stat = procStat(child);
+    if (stat && stat.ppid === pid && stat.state !== "Z" && stat.state !== "X") {
+      children.push({ pid: child, startTicks: stat.startTicks, group: false });
+    }
+  }
+  return children;
+}
+
+/**
+ * SIGKILLs a process and its direct children at the same instant, like a machine crash, and
+ * waits until all are gone. For a postmaster: every backend puts itself in its own process
+ * group, so the postmaster's group does not reach them; its children are found by parent PID.
+ */
+export async function killTree(ref: ProcessRef): Promise<void> {
+  if (!isAlive(ref)) return;
+  const all = [{ ...ref, group: false }, ...childrenOf(ref.pid)];
+  for (const p of all) if (isAlive(p)) signal(p.pid, "SIGKILL");
+  const deadline = Date.now() + 5_000;
+  while (all.some(isAlive)) {
+    if (Date.now() > deadline) throw new Error(`process ${ref.pid} survived SIGKILL`);
+    await sleep(20);
+  }
 }
 
 export interface Daemon {

@@ -1,0 +1,134 @@
+/**
+ * Starting and restarting: `up` twice in a row, `up` after a run whose processes were partly
+ * SIGKILLed, the remote_apply + redis options, and the errors for a missing program and for an
+ * occupied port. Real servers on ports 21200–21269.
+ */
+import { mkdtemp } from "node:fs/promises";
+import { connect, createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { attach, type Cluster, repoRoot, up } from "./cluster.ts";
+import { readLayout } from "./layout.ts";
+import { withSql } from "./postgres.ts";
+import { checkPortFree, isAlive, type ProcessRef } from "./processes.ts";
+
+const BASE_PORT = 21200;
+const stateDir = join(repoRoot(), ".firstclick", "cluster-test-lifecycle");
+async function start(options: Parameters<typeof up>[0] = {}): Promise<Cluster> {
+  return up({
+    stateDir,
+    basePort: BASE_PORT,
+    shards: 1,
+    replicas: 1,
+    apps: false,
+    ...options,
+  });
+}
+
+function processesOf(cluster: Cluster): ProcessRef[] {
+  const l = cluster.layout;
+  return [l.etcd.process, l.redis?.process ?? null, ...l.nodes.map((n) => n.pg.process)].filter(
+    (r): r is ProcessRef => r !== null,
+  );
+}
+
+afterAll(async () => {
+  // Whatever the state dir still records (a failed test may have left a cluster running).
+  if (await readLayout(stateDir)) await (await attach(stateDir)).down();
+});
+
+describe("up", () => {
+  it("twice in a row: the second stops the first and starts a fresh cluster", async () => {
+    const first = await start();
+    const firstProcesses = processesOf(first);
+    await withSql(first.node("s0n0").pg.port, async (sql) => {
+      await sql`INSERT INTO links (code, target, edit_token_hash) VALUES ('first1', 'https://a.example', 't')`;
+    });
+    const second = await start();
+    expect(firstProcesses.filter(isAlive)).toEqual([]);
+    expect(processesOf(second).every(isAlive)).toBe(true);
+    // Fresh data: the first cluster's row is gone, the schema is there.
+    const rows = await withSql(second.node("s0n0").pg.port, (sql) => sql`SELECT code FROM links`);
+    expect(rows).toHaveLength(0);
+  });
+
+  it("cleans up after a crashed run (some processes SIGKILLed, layout left behind)", async () => {
+    const crashed = await start();
+    const refs = processesOf(crashed);
+    const etcd = crashed.layout.etcd.process as ProcessRef;
+    const primary = crashed.node("s0n0").pg.process as ProcessRef;
+    // The owner "crashed": etcd and the primary's postmaster die hard (stale postmaster.pid),
+    // the replica keeps running, and layout.json still says everything is up.
+    process.kill(etcd.pid, "SIGKILL");
+    process.kill(primary.pid, "SIGKILL");
+    const fresh = await start();
+    expect(refs.filter(isAlive)).toEqual([]);
+    expect(processesOf(fresh).every(isAlive)).toBe(true);
+    expect((await fresh.topology()).shards.s0?.primary?.id).toBe("s0n0");
+  });
+
+  it("with durability remote_apply and redis: sync standby on the primary, redis answers", async () => {
+    const cluster = await start({ durability: "remote_apply", redis: true });
+    const settings = await withSql(cluster.node("s0n0").pg.port, async (sql) => {
+      const rows = await sql<{ names: string; commit: string }[]>`
+        SELECT current_setting('synchronous_standby_names') AS names,
+               current_setting('synchronous_commit') AS commit`;
+      return rows[0];
+    });
+    expect(settings).toEqual({ names: "ANY 1 (*)", commit: "local" });
+    // A remote_apply commit returns only once the replica has applied it: readable at once.
+    await withSql(cluster.node("s0n0").pg.port, async (sql) => {
+      await sql.begin(async (tx) => {
+        await tx`SET LOCAL synchronous_commit = remote_apply`;
+        await tx`INSERT INTO links (code, target, edit_token_hash) VALUES ('sync1', 'https://a.example', 't')`;
+      });
+    });
+    const onReplica = await withSql(
+      cluster.node("s0n1").pg.port,
+      (sql) => sql`SELECT 1 FROM links WHERE code = 'sync1'`,
+    );
+    expect(onReplica).toHaveLength(1);
+
+    expect(cluster.urls.redis).toBe(`redis://127.0.0.1:${BASE_PORT + 4}`);
+    const pong = await new Promise<string>((resolve, reject) => {
+      const socket = connect({ port: BASE_PORT + 4, host: "127.0.0.1" }, () =>
+        socket.write("PING\r\n"),
+      );
+      socket.once("data", (d) => {
+        socket.destroy();
+        resolve(d.toString("utf8").trim());
+      });
+      socket.once("error", reject);
+    });
+    expect(pong).toBe("+PONG");
+    const redisProcess = cluster.layout.redis?.process as ProcessRef;
+    await cluster.down();
+    expect(isAlive(redisProcess)).toBe(false);
+    await expect(checkPortFree(BASE_PORT + 4, "redis")).resolves.toBeUndefined();
+  });
+
+  it("fails quickly with one clear message when programs are missing", async () => {
+    const empty = await mkdtemp(join(tmpdir(), "firstclick-nobin-"));
+    const t = Date.now();
+    await expect(start({ binDirs: [empty] })).rejects.toThrow(
+      /missing system programs: PostgreSQL server tools \(initdb.*\); etcd .*searched only/,
+    );
+    expect(Date.now() - t).toBeLessThan(5_000);
+    // Nothing was started: every port is still free.
+    await expect(checkPortFree(BASE_PORT, "etcd")).resolves.toBeUndefined();
+  });
+
+  it("fails quickly naming the port when one is taken", async () => {
+    const squatter: Server = createServer();
+    await new Promise<void>((resolve) => squatter.listen(BASE_PORT + 11, "127.0.0.1", resolve));
+    try {
+      const t = Date.now();
+      await expect(start()).rejects.toThrow(/port 21211 \(PostgreSQL s0n1\) is already in use/);
+      expect(Date.now() - t).toBeLessThan(5_000);
+      await expect(checkPortFree(BASE_PORT, "etcd")).resolves.toBeUndefined();
+    } finally {
+      await new Promise<void>((resolve) => squatter.close(() => resolve()));
+    }
+  });
+});
