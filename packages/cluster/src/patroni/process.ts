@@ -77,7 +77,8 @@ function signal(pid: number, sig: NodeJS.Signals): void {
 
 /** Signals a whole process group (negative PID), never by name. */
 export function signalGroup(pgid: number, sig: NodeJS.Signals): void {
-  if (pgid > 1) signal(-pgid, sig);
+  // Never our own group: that would take this Node process (and its test runner) down too.
+  if (pgid > 1 && pgid !== processGroupOf(process.pid)) signal(-pgid, sig);
 }
 
 export function signalProcess(ref: ProcessRef, sig: NodeJS.Signals): void {
