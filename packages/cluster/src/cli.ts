@@ -6,6 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import { attach, type Cluster, type ClusterStatus, type UpOptions, up } from "./cluster.ts";
+import { isAlive, type ProcessRef } from "./processes.ts";
 
 const USAGE = `usage: npm run cluster -- <verb> [options]
 
@@ -97,6 +98,16 @@ function requireNode(positionals: string[], verb: string): string {
 
 class UsageError extends Error {}
 
+const NODE_VERBS = new Set([
+  "pause-replay",
+  "resume-replay",
+  "kill",
+  "restart-node",
+  "promote",
+  "rejoin",
+]);
+const VERBS = new Set([...NODE_VERBS, "down", "status", "stop-etcd", "start-etcd", "restart-apps"]);
+
 function intOption(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
@@ -108,10 +119,22 @@ async function serve(cluster: Cluster): Promise<void> {
   printUrls(cluster);
   console.log("serving; Ctrl-C stops everything");
   await new Promise<void>((resolve) => {
+    // Also what keeps this process alive: the children are detached and signal handlers alone
+    // do not hold the event loop open.
+    const reported = new Set<string>();
+    const watch = setInterval(() => {
+      for (const { name, ref } of watchedProcesses(cluster)) {
+        if (!reported.has(name) && !isAlive(ref)) {
+          reported.add(name);
+          log(`${name} (pid ${ref?.pid ?? "-"}) is not running; see ${cluster.stateDir}/logs`);
+        }
+      }
+    }, 2_000);
     let stopping = false;
     const stop = (sig: string) => {
       if (stopping) return;
       stopping = true;
+      clearInterval(watch);
       log(`${sig}: stopping the cluster`);
       cluster
         .down()
@@ -122,6 +145,19 @@ async function serve(cluster: Cluster): Promise<void> {
     process.on("SIGTERM", () => stop("SIGTERM"));
     process.on("SIGHUP", () => stop("SIGHUP"));
   });
+}
+
+function watchedProcesses(cluster: Cluster): { name: string; ref: ProcessRef | null }[] {
+  const l = cluster.layout;
+  const list = [{ name: "etcd", ref: l.etcd.process }];
+  for (const n of l.nodes) {
+    list.push({ name: `PostgreSQL ${n.id}`, ref: n.pg.process });
+    if (n.gateway) list.push({ name: `gateway ${n.id}`, ref: n.gateway.process });
+  }
+  if (l.apps.origin) list.push({ name: "origin", ref: l.apps.origin.process });
+  if (l.apps.edge) list.push({ name: "edge", ref: l.apps.edge.process });
+  if (l.redis) list.push({ name: "redis", ref: l.redis.process });
+  return list;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -171,6 +207,8 @@ async function main(argv: string[]): Promise<number> {
     }
     return 0;
   }
+  if (!VERBS.has(verb)) throw new UsageError(`unknown verb ${verb}`);
+  if (NODE_VERBS.has(verb)) requireNode(positionals, verb);
   const cluster = await attach(stateDir, { log });
   switch (verb) {
     case "down":

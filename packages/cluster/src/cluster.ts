@@ -25,6 +25,7 @@ import {
   type AppEnv,
   type Layout,
   type NodeLayout,
+  processRefsIn,
   readLayout,
   type ServiceLayout,
   writeLayout,
@@ -195,7 +196,13 @@ async function cleanupLeftovers(stateDir: string, log: (line: string) => void): 
   try {
     old = await readLayout(stateDir);
   } catch (error) {
-    log(`ignoring unreadable old layout: ${errorMessage(error)}`);
+    // Another version's layout: stop every PID it recorded, without the niceties.
+    log(`old layout not understood (${errorMessage(error)}); stopping the PIDs it names`);
+    await settleAll(
+      (await processRefsIn(stateDir)).map((ref) =>
+        ref.group ? stopProcess(ref, { graceMs: 3_000 }) : killTree(ref),
+      ),
+    );
   }
   if (old && !old.stoppedAt) {
     log("stopping the previous run's processes (from its layout.json)");

@@ -6,6 +6,7 @@ import { existsSync } from "node:fs";
 import { readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
+import type { ProcessRef } from "./processes.ts";
 
 export const LAYOUT_FILE = "layout.json";
 
@@ -116,9 +117,38 @@ export async function readLayout(stateDir: string): Promise<Layout | null> {
   if (!existsSync(path)) return null;
   const parsed = LayoutSchema.safeParse(JSON.parse(await readFile(path, "utf8")));
   if (!parsed.success) {
-    throw new Error(`${path} is not a layout this version understands: ${parsed.error.message}`);
+    const where = parsed.error.issues
+      .slice(0, 3)
+      .map((i) => `${i.path.join(".")}: ${i.message}`)
+      .join("; ");
+    throw new Error(`${path} is not a layout this version understands (${where})`);
   }
   return parsed.data;
+}
+
+/**
+ * Every process reference anywhere in a layout file, whatever its version: lets `up` stop what
+ * an older (or half-written) layout recorded, when the file no longer parses as a Layout.
+ */
+export async function processRefsIn(stateDir: string): Promise<ProcessRef[]> {
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(layoutPath(stateDir), "utf8"));
+  } catch {
+    return [];
+  }
+  const refs: ProcessRef[] = [];
+  const walk = (value: unknown): void => {
+    if (Array.isArray(value)) {
+      for (const v of value) walk(v);
+    } else if (value !== null && typeof value === "object") {
+      const ref = ProcessRefSchema.safeParse(value);
+      if (ref.success) refs.push(ref.data);
+      else for (const v of Object.values(value)) walk(v);
+    }
+  };
+  walk(json);
+  return refs;
 }
 
 /** Atomic (write + rename): a crash mid-write never leaves a half layout behind. */
