@@ -63,6 +63,37 @@ export function groupMembers(pgid: number): number[] {
   return members;
 }
 
+/** Live children of `pid` (by parent PID), with their start times. */
+export function childrenOf(pid: number): ProcessRef[] {
+  const children: ProcessRef[] = [];
+  for (const name of readdirSync("/proc")) {
+    const child = Number(name);
+    if (!Number.isInteger(child)) continue;
+    const stat = procStat(child);
+    if (stat && stat.ppid === pid && stat.state !== "Z" && stat.state !== "X") {
+      children.push({ pid: child, startTicks: stat.startTicks });
+    }
+  }
+  return children;
+}
+
+/**
+ * SIGKILL a postmaster and every process it forked. Each backend calls setsid() at start, so
+ * the postmaster's process group does not reach them: they are found by parent PID, before the
+ * postmaster dies (afterwards they are re-parented). Resolves once all of them are gone; a
+ * surviving backend would keep the old shared memory and stop a new postmaster from starting.
+ */
+export async function killPostmasterTree(postmaster: ProcessRef): Promise<boolean> {
+  const tree = [postmaster, ...childrenOf(postmaster.pid)];
+  for (const ref of tree) signalProcess(ref, "SIGKILL");
+  // A child forked between the listing and the kill: catch it on a second pass.
+  for (const ref of childrenOf(postmaster.pid)) {
+    signalProcess(ref, "SIGKILL");
+    tree.push(ref);
+  }
+  return waitUntil(() => tree.every((ref) => !isAlive(ref)), 10_000);
+}
+
 export function processGroupOf(pid: number): number | null {
   return procStat(pid)?.pgrp ?? null;
 }

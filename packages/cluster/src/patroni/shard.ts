@@ -22,9 +22,9 @@ import { deleteEtcdPrefix, scopePrefix } from "./dcs.ts";
 import { installPatroni, type PatroniBinaries } from "./install.ts";
 import {
   isAlive,
+  killPostmasterTree,
   type ProcessRef,
   postmasterOf,
-  processGroupOf,
   run,
   signalGroup,
   signalProcess,
@@ -407,23 +407,12 @@ export async function startPatroniShard(options: StartPatroniShardOptions): Prom
 }
 
 /**
- * Hard kill, as a crash would: SIGKILL to the Patroni process group and to PostgreSQL's (the
+ * Hard kill, as a crash would: SIGKILL to the Patroni process group, then to PostgreSQL (the
  * postmaster from the data dir's `postmaster.pid`, which Patroni starts in a session of its own,
- * with every backend in its group). Returns once nothing of the member is left.
+ * and every backend it forked). Returns once nothing of the member is left.
  */
 export async function killMember(shard: PatroniShard, name: string): Promise<void> {
-  const member = memberOf(shard, name);
-  const postmaster = postmasterOf(member.dataDir);
-  const pgGroup = postmaster ? processGroupOf(postmaster.pid) : null;
-  if (member.patroni && isAlive(member.patroni)) signalGroup(member.patroni.pid, "SIGKILL");
-  if (pgGroup !== null) signalGroup(pgGroup, "SIGKILL");
-  if (postmaster) signalProcess(postmaster, "SIGKILL");
-  const gone = await waitUntil(
-    () => !isAlive(member.patroni) && !isAlive(postmaster) && postmasterOf(member.dataDir) === null,
-    10_000,
-  );
-  if (!gone) throw new Error(`member ${name} survived SIGKILL`);
-  member.patroni = null;
+  await killMemberProcesses(memberOf(shard, name));
   await saveShard(shard);
 }
 
@@ -592,23 +581,22 @@ async function stopMember(member: PatroniMember, graceMs: number): Promise<void>
     signalProcess(postmaster, "SIGINT");
     await waitUntil(pgGone, graceMs);
   }
-  if ((patroni && isAlive(patroni)) || !pgGone()) {
-    await killMemberProcesses(member);
-  }
+  if ((patroni && isAlive(patroni)) || !pgGone()) await killMemberProcesses(member);
   member.patroni = null;
 }
 
 async function killMemberProcesses(member: PatroniMember): Promise<void> {
-  const postmaster = postmasterOf(member.dataDir);
-  if (member.patroni && isAlive(member.patroni)) signalGroup(member.patroni.pid, "SIGKILL");
-  if (postmaster) {
-    const group = processGroupOf(postmaster.pid);
-    if (group !== null) signalGroup(group, "SIGKILL");
-    signalProcess(postmaster, "SIGKILL");
+  // Patroni first: it must not see its PostgreSQL die and start it again.
+  const patroni = member.patroni;
+  if (patroni && isAlive(patroni)) {
+    signalGroup(patroni.pid, "SIGKILL");
+    if (!(await waitUntil(() => !isAlive(patroni), 10_000))) {
+      throw new Error(`member ${member.name}: Patroni (PID ${patroni.pid}) survived SIGKILL`);
+    }
   }
-  const gone = await waitUntil(
-    () => !isAlive(member.patroni) && postmasterOf(member.dataDir) === null,
-    10_000,
-  );
-  if (!gone) throw new Error(`member ${member.name} survived SIGKILL`);
+  const postmaster = postmasterOf(member.dataDir);
+  if (postmaster && !(await killPostmasterTree(postmaster))) {
+    throw new Error(`member ${member.name}: PostgreSQL (PID ${postmaster.pid}) survived SIGKILL`);
+  }
+  member.patroni = null;
 }

@@ -1,0 +1,270 @@
+/**
+ * A real Patroni scope (1 leader + 1 replica) on a real etcd started by this test: bootstrap,
+ * replication, hard kill of the leader, rejoin by pg_rewind, planned switchover, clean stop and
+ * resume. Ports 24000–24099; state in .firstclick/patroni-test.
+ */
+import { readFile, rm } from "node:fs/promises";
+import { createConnection } from "node:net";
+import { join, resolve } from "node:path";
+import postgres from "postgres";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readEtcdPrefix } from "./dcs.ts";
+import { isAlive, postmasterOf } from "./process.ts";
+import { type ScratchEtcd, startScratchEtcd } from "./scratch-etcd.ts";
+import {
+  killMember,
+  loadPatroniShard,
+  type PatroniShard,
+  patroniStatus,
+  restartMember,
+  startPatroniShard,
+  stopPatroniShard,
+  switchover,
+  waitForPatroniShard,
+} from "./shard.ts";
+
+const dir = resolve(import.meta.dirname, "../../../../.firstclick/patroni-test");
+const namespace = "/firstclick/patroni/";
+const nodes = [
+  { name: "t0n0", pgPort: 24010, restApiPort: 24020, gatewayUrl: "http://127.0.0.1:24030" },
+  { name: "t0n1", pgPort: 24011, restApiPort: 24021, gatewayUrl: "http://127.0.0.1:24031" },
+] as const;
+
+let etcd: ScratchEtcd | null = null;
+let shard: PatroniShard | null = null;
+const clients: postgres.Sql[] = [];
+
+function current(): PatroniShard {
+  if (!shard) throw new Error("the shard did not start");
+  return shard;
+}
+
+function sqlFor(port: number): postgres.Sql {
+  const sql = postgres({
+    host: "127.0.0.1",
+    port,
+    user: "firstclick",
+    database: "firstclick",
+    max: 1,
+    connect_timeout: 2,
+    idle_timeout: 1,
+    onnotice: () => {},
+  });
+  clients.push(sql);
+  return sql;
+}
+
+function portOf(name: string): number {
+  const node = nodes.find((n) => n.name === name);
+  if (!node) throw new Error(`no node ${name}`);
+  return node.pgPort;
+}
+
+/** Polls until `check` resolves truthy (errors count as "not yet"), bounded by `timeoutMs`. */
+async function eventually<T>(
+  check: () => Promise<T | null | undefined | false>,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown = null;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ""}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function hasCode(port: number, code: string): Promise<boolean> {
+  const sql = sqlFor(port);
+  try {
+    const rows = await sql`select code from patroni_probe where code = ${code}`;
+    return rows.length === 1;
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+}
+
+async function insertCode(port: number, code: string): Promise<void> {
+  const sql = sqlFor(port);
+  try {
+    await sql`insert into patroni_probe (code) values (${code})`;
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+}
+
+function portAnswers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: "127.0.0.1", port });
+    const done = (answer: boolean) => {
+      socket.destroy();
+      resolve(answer);
+    };
+    socket.setTimeout(1_000, () => done(false));
+    socket.once("connect", () => done(true));
+    socket.once("error", () => done(false));
+  });
+}
+
+beforeAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+  etcd = await startScratchEtcd({ dir, clientPort: 24000, peerPort: 24001 });
+  shard = await startPatroniShard({
+    scope: "t0",
+    namespace,
+    etcdUrl: etcd.url,
+    stateDir: join(dir, "t0"),
+    pgBinDir: "/usr/lib/postgresql/15/bin",
+    nodes,
+    timeoutMs: 90_000,
+  });
+}, 180_000);
+
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.end({ timeout: 1 }).catch(() => {})));
+  if (shard) await stopPatroniShard(shard).catch(() => {});
+  await etcd?.stop();
+}, 120_000);
+
+describe("a Patroni scope with one leader and one replica", { timeout: 90_000 }, () => {
+  it("bootstraps with the first node as leader, the other streaming, the app role and database", async () => {
+    const status = await patroniStatus(current());
+    expect(status.leader).toBe("t0n0");
+    expect(status.members.map((m) => [m.name, m.role, m.state])).toEqual([
+      ["t0n0", "leader", "running"],
+      ["t0n1", "replica", "running"],
+    ]);
+
+    const leader = sqlFor(portOf("t0n0"));
+    await leader`create table patroni_probe (code text primary key)`;
+    await leader.end();
+    await insertCode(portOf("t0n0"), "first");
+    await eventually(() => hasCode(portOf("t0n1"), "first"), 10_000, "the row on the replica");
+    // The replica is a hot standby: a write there is refused.
+    await expect(insertCode(portOf("t0n1"), "nope")).rejects.toThrow(/read-only/);
+  });
+
+  it("publishes leader and members with the gateway URL in etcd, and records its state on disk", async () => {
+    const keys = await eventually(
+      async () => {
+        const { kvs } = await readEtcdPrefix(current().etcdUrls[0] ?? "", namespace);
+        const replica = kvs["/firstclick/patroni/t0/members/t0n1"];
+        // The member key lags the REST API by a loop or two.
+        return replica && JSON.parse(replica).state === "running" ? kvs : null;
+      },
+      10_000,
+      "both member keys to say running",
+    );
+    expect(keys["/firstclick/patroni/t0/leader"]).toBe("t0n0");
+    const member = JSON.parse(keys["/firstclick/patroni/t0/members/t0n0"] ?? "null");
+    expect(member).toMatchObject({
+      conn_url: "postgres://127.0.0.1:24010/postgres",
+      api_url: "http://127.0.0.1:24020/patroni",
+      state: "running",
+      role: "master",
+      tags: { gateway_url: "http://127.0.0.1:24030" },
+    });
+    const loaded = await loadPatroniShard(current().stateDir);
+    expect(loaded.members.map((m) => m.patroni?.pid)).toEqual(
+      current().members.map((m) => m.patroni?.pid),
+    );
+  });
+
+  it("elects the replica when the leader is hard-killed, keeping acknowledged rows", async () => {
+    const s = current();
+    await insertCode(portOf("t0n0"), "before-kill");
+    await eventually(() => hasCode(portOf("t0n1"), "before-kill"), 10_000, "replication");
+    const killedAt = Date.now();
+    await killMember(s, "t0n0");
+    const member = s.members[0];
+    expect(member?.patroni).toBeNull();
+    expect(postmasterOf(member?.dataDir ?? "")).toBeNull();
+    expect(await portAnswers(24010)).toBe(false);
+
+    const settled = await waitForPatroniShard(s, { timeoutMs: 60_000 });
+    const elapsed = Date.now() - killedAt;
+    expect(settled.leader).toBe("t0n1");
+    // ttl 5: the lease of the dead leader runs out within 5 s; a bound well above that.
+    expect(elapsed).toBeLessThan(20_000);
+    console.log(`patroni: hard kill → new leader in ${elapsed} ms`);
+
+    await insertCode(portOf("t0n1"), "after-kill");
+    expect(await hasCode(portOf("t0n1"), "before-kill")).toBe(true);
+    const status = await patroniStatus(s);
+    expect(status.leader).toBe("t0n1");
+    expect(status.members.find((m) => m.name === "t0n0")?.pid).toBeNull();
+  });
+
+  it("rejoins the killed former leader as a replica by itself (pg_rewind), streaming new rows", async () => {
+    const s = current();
+    const settled = await restartMember(s, "t0n0", { timeoutMs: 90_000 });
+    expect(settled).toEqual({ leader: "t0n1", replicas: ["t0n0"] });
+    await insertCode(portOf("t0n1"), "after-rejoin");
+    await eventually(
+      () => hasCode(portOf("t0n0"), "after-rejoin"),
+      10_000,
+      "row on the rejoined node",
+    );
+    expect(await hasCode(portOf("t0n0"), "after-kill")).toBe(true);
+    const status = await patroniStatus(s);
+    const [leader, rejoined] = [
+      status.members.find((m) => m.name === "t0n1"),
+      status.members.find((m) => m.name === "t0n0"),
+    ];
+    expect(rejoined).toMatchObject({ role: "replica", state: "running" });
+    // The failover started timeline 2; the rejoined node follows it.
+    expect(leader?.timeline).toBe(2);
+    // Rewound, not re-cloned: Patroni logs the pg_rewind run and its result.
+    const log = await readFile(s.members[0]?.logFile ?? "", "utf8");
+    expect(log).toMatch(/pg_rewind exit code=0/);
+  });
+
+  it("switches over to a named candidate on request, and refuses an unknown one", async () => {
+    const s = current();
+    await expect(switchover(s, "t0n9")).rejects.toThrow(/no member "t0n9"/);
+    await expect(switchover(s, "t0n1")).rejects.toThrow(/already the leader/);
+
+    const result = await switchover(s, "t0n0", { timeoutMs: 60_000 });
+    expect(result).toMatchObject({ from: "t0n1", to: "t0n0" });
+    console.log(
+      `patroni: switchover answered in ${result.answeredMs} ms, settled in ${result.settledMs} ms`,
+    );
+    expect(result.settledMs).toBeLessThan(30_000);
+    await insertCode(portOf("t0n0"), "after-switchover");
+    await eventually(() => hasCode(portOf("t0n1"), "after-switchover"), 10_000, "replication");
+    expect((await patroniStatus(s)).leader).toBe("t0n0");
+  });
+
+  it("stops cleanly leaving no process or port, and resumes from the same data", async () => {
+    const s = current();
+    const pids = s.members.map((m) => m.patroni);
+    await stopPatroniShard(s);
+    for (const ref of pids) expect(isAlive(ref)).toBe(false);
+    for (const m of s.members) expect(postmasterOf(m.dataDir)).toBeNull();
+    for (const port of [24010, 24011, 24020, 24021]) expect(await portAnswers(port)).toBe(false);
+
+    shard = await startPatroniShard({
+      scope: "t0",
+      namespace,
+      etcdUrl: s.etcdUrls,
+      stateDir: s.stateDir,
+      pgBinDir: s.pgBinDir,
+      nodes,
+      timeoutMs: 90_000,
+    });
+    const status = await patroniStatus(current());
+    expect(status.leader).not.toBeNull();
+    const leaderPort = status.leader === "t0n1" ? 24011 : 24010;
+    expect(await hasCode(leaderPort, "after-switchover")).toBe(true);
+  });
+});
