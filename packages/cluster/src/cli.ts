@@ -123,12 +123,22 @@ async function serve(cluster: Cluster): Promise<void> {
     // do not hold the event loop open.
     const reported = new Set<string>();
     const watch = setInterval(() => {
-      for (const { name, ref } of watchedProcesses(cluster)) {
-        if (!reported.has(name) && !isAlive(ref)) {
-          reported.add(name);
-          log(`${name} (pid ${ref?.pid ?? "-"}) is not running; see ${cluster.stateDir}/logs`);
-        }
-      }
+      // Other terminals may kill/promote/rejoin: pick up their layout changes first.
+      cluster.reload().then(
+        () => {
+          for (const { name, ref } of watchedProcesses(cluster)) {
+            const alive = isAlive(ref);
+            if (!alive && !reported.has(name)) {
+              reported.add(name);
+              log(`${name} (pid ${ref?.pid ?? "-"}) is not running; see ${cluster.stateDir}/logs`);
+            } else if (alive && reported.delete(name)) {
+              log(`${name} is running again (pid ${ref?.pid})`);
+            }
+          }
+        },
+        (error: unknown) =>
+          log(`reading the layout: ${error instanceof Error ? error.message : error}`),
+      );
     }, 2_000);
     let stopping = false;
     const stop = (sig: string) => {

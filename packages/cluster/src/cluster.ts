@@ -347,7 +347,7 @@ export async function up(options: UpOptions = {}): Promise<Cluster> {
   try {
     const etcdTask = (async () => {
       const t = Date.now();
-      await cluster.startEtcd();
+      await cluster.startEtcdProcess();
       phase("etcd", t);
     })();
     const redisTask = (async () => {
@@ -393,6 +393,8 @@ export async function attach(
 
 export class Cluster {
   private saving: Promise<void> = Promise.resolve();
+  /** Another `up` has replaced this cluster in its state dir (and stopped its processes). */
+  private superseded = false;
 
   private constructor(
     private readonly current: Layout,
@@ -461,6 +463,27 @@ export class Cluster {
     const next = this.saving.then(() => writeLayout(this.current));
     this.saving = next.catch(() => {});
     return next;
+  }
+
+  /**
+   * Reloads layout.json when another process (a CLI verb in another terminal) changed this
+   * cluster since: `down` in `up --serve` must stop a node that `rejoin` restarted elsewhere.
+   * A layout written by a newer `up` means this cluster is gone (that `up` stopped it).
+   */
+  async reload(): Promise<void> {
+    await this.saving;
+    let disk: Layout | null = null;
+    try {
+      disk = await readLayout(this.current.stateDir);
+    } catch {
+      return;
+    }
+    if (!disk) return;
+    if (disk.createdAt !== this.current.createdAt) {
+      this.superseded = true;
+      return;
+    }
+    Object.assign(this.current, disk);
   }
 
   // ---- start-up pieces (used by up) -------------------------------------------------------
@@ -550,6 +573,7 @@ export class Cluster {
   }
 
   async status(): Promise<ClusterStatus> {
+    await this.reload();
     const svc = (s: ServiceLayout | null): ServiceStatus | null =>
       s ? { url: s.url, pid: s.process?.pid ?? null, alive: isAlive(s.process) } : null;
     const etcdAlive = isAlive(this.current.etcd.process);
@@ -615,10 +639,12 @@ export class Cluster {
   // ---- operations ---------------------------------------------------------------------------
 
   async pauseReplay(id: string): Promise<void> {
+    await this.reload();
     await setReplayPaused(this.runningNode(id), true);
   }
 
   async resumeReplay(id: string): Promise<void> {
+    await this.reload();
     await setReplayPaused(this.runningNode(id), false);
   }
 
@@ -634,6 +660,7 @@ export class Cluster {
    * as unreachable. The topology is unchanged: `promote` a replica, or `restartNode` it.
    */
   async kill(id: string): Promise<void> {
+    await this.reload();
     const node = this.node(id);
     await killNode(node);
     node.pg.process = null;
@@ -642,6 +669,7 @@ export class Cluster {
 
   /** Starts a stopped or killed node again in its current role (crash recovery included). */
   async restartNode(id: string): Promise<void> {
+    await this.reload();
     const node = this.node(id);
     if (node.role === "detached") {
       throw new Error(
@@ -668,6 +696,7 @@ export class Cluster {
    * Returns the etcd revision of that transaction.
    */
   async promote(id: string): Promise<{ revision: number }> {
+    await this.reload();
     const node = this.node(id);
     if (node.role !== "replica") throw new Error(`${id} is not a replica (role ${node.role})`);
     if (!isAlive(node.pg.process)) throw new Error(`${id} is not running: restartNode it first`);
@@ -698,6 +727,7 @@ export class Cluster {
    * until it streams, then add it to the shard's replicas in etcd.
    */
   async rejoin(id: string): Promise<{ revision: number }> {
+    await this.reload();
     const node = this.node(id);
     if (node.role !== "detached") {
       throw new Error(
@@ -752,6 +782,7 @@ export class Cluster {
 
   /** Stops etcd (tests need it down for a while); everything else keeps running. */
   async stopEtcd(): Promise<void> {
+    await this.reload();
     await stopProcess(this.current.etcd.process, { graceMs: 3_000 });
     this.current.etcd.process = null;
     await this.save();
@@ -759,6 +790,12 @@ export class Cluster {
 
   /** Starts etcd again on its old data dir: the topology is still there. */
   async startEtcd(): Promise<void> {
+    await this.reload();
+    await this.startEtcdProcess();
+  }
+
+  /** @internal also used by up, which must not reload the layout while it builds it. */
+  async startEtcdProcess(): Promise<void> {
     if (isAlive(this.current.etcd.process)) return;
     await checkPortFree(this.current.etcd.clientPort, "etcd client");
     const daemon = await startEtcd(this.current);
@@ -772,6 +809,7 @@ export class Cluster {
    * field replaces the previous one; omitted fields are kept.
    */
   async restartApps(appEnv: Partial<AppEnv> = {}): Promise<void> {
+    await this.reload();
     this.current.appEnv = { ...this.current.appEnv, ...appEnv };
     const { origin, edge } = this.current.apps;
     await settleAll([
@@ -795,6 +833,7 @@ export class Cluster {
    * state dir until the next `up`. Returns once no process is left and every port is free.
    */
   async down(): Promise<void> {
+    await this.reload();
     const layout = this.current;
     const app = async (s: ServiceLayout | null) => {
       if (!s) return;
@@ -819,6 +858,8 @@ export class Cluster {
       })(),
     ]);
     layout.stoppedAt = new Date().toISOString();
+    // A newer `up` owns the state dir (and the ports): leave its layout.json alone.
+    if (this.superseded) return;
     if (existsSync(layout.stateDir)) await this.save();
     // A listening socket can outlive its process by a moment while the kernel tears it down.
     await poll(
@@ -832,6 +873,7 @@ export class Cluster {
 
   /** Is the node in recovery (a replica) according to PostgreSQL itself? */
   async inRecovery(id: string): Promise<boolean> {
+    await this.reload();
     return isInRecovery(this.runningNode(id));
   }
 }
