@@ -232,6 +232,9 @@ export async function up(options: UpOptions = {}): Promise<Cluster> {
   if (!Number.isInteger(replicas) || replicas < 0) {
     throw new Error(`replicas must be ≥ 0, got ${replicas}`);
   }
+  if (options.durability === "remote_apply" && replicas < 1) {
+    throw new Error("durability remote_apply needs at least one replica per shard (--replicas 1)");
+  }
   const ports = portLayout(options.basePort);
   if (shards * (1 + replicas) > 30) throw new Error("at most 30 PostgreSQL nodes per cluster");
 

@@ -236,7 +236,7 @@ export async function stopNode(ctx: PgContext, node: NodeLayout): Promise<void> 
     await pgRun(
       ctx,
       "pg_ctl",
-      ["stop", "-D", node.pg.dataDir, "-m", "fast", "-w", "-t", "5", "-s"],
+      ["stop", "-D", node.pg.dataDir, "-m", "fast", "-w", "-t", "4", "-s"],
       {
         cwd: node.pg.dataDir,
         timeoutMs: 7_000,
