@@ -237,10 +237,8 @@ export async function stopNode(ctx: PgContext, node: NodeLayout): Promise<void> 
       ctx,
       "pg_ctl",
       ["stop", "-D", node.pg.dataDir, "-m", "fast", "-w", "-t", "4", "-s"],
-      {
-        cwd: node.pg.dataDir,
-        timeoutMs: 7_000,
-      },
+      // Bounded so `down` (Ctrl-C in `up --serve`) ends within 10 s even when this hangs.
+      { cwd: node.pg.dataDir, timeoutMs: 5_000 },
     );
   } catch {
     // Fall through to SIGKILL below.
