@@ -1,0 +1,246 @@
+import { isShortCode } from "@firstclick/core";
+import { type Context, Hono } from "hono";
+import { type EdgeBindings, type EdgeConfig, EdgeConfigError, edgeConfig } from "./env.ts";
+import { FallbackBudget } from "./fallback-budget.ts";
+import { authorized, getTopologyVersion, putTopology, unauthorized } from "./internal.ts";
+import { cookieOracle, decideWithOracles, primaryOracle, type RouteOracle } from "./oracle.ts";
+import {
+  linkGone,
+  linkNotFound,
+  NOT_FOUND,
+  PROBLEM,
+  type ProblemSpec,
+  problemResponse,
+} from "./pages.ts";
+import { passThrough } from "./passthrough.ts";
+import { planRedirect, routeHeader } from "./route.ts";
+import { type Background, TopologyCache } from "./topology-cache.ts";
+import { type Fetcher, resolveRedirect } from "./upstream.ts";
+
+/**
+ * Redirects are never stored by a browser or a shared cache. `private` keeps CDNs and proxies
+ * from answering for us (they would bypass the RYOW routing), and `no-store` makes browsers ask
+ * again on every click, so an edit or a delete shows on the very next click, even for a 301
+ * (which browsers otherwise keep forever). It costs nothing that `max-age=0, must-revalidate`
+ * would save: the response has no validator, so revalidating would be a full request anyway.
+ */
+export const REDIRECT_CACHE_CONTROL = "private, no-store";
+/** Seconds a client should wait before retrying a 503. */
+export const RETRY_AFTER_SECONDS = 5;
+
+export interface EdgeAppOptions {
+  /** The isolate's topology (default: a new, empty one). Tests pass their own. */
+  topologyCache?: TopologyCache;
+  /**
+   * Route oracles for strategies implemented outside this module, by strategy name. `redis`
+   * (one `GET ryow:<code>` per redirect) plugs in here; without it STRATEGY=redis is a
+   * configuration error.
+   */
+  oracles?: { redis?: (config: EdgeConfig, bindings: EdgeBindings) => RouteOracle };
+  /** Subrequests to gateways and the origin (default: the global fetch). */
+  fetcher?: Fetcher;
+  logError?: (message: string) => void;
+}
+
+type EdgeEnv = { Bindings: EdgeBindings };
+
+/** The path as sent, still percent-encoded (URL() keeps the encoding; hono's path decodes). */
+function rawPath(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start === -1) return "/";
+  let end = url.length;
+  for (const stop of ["?", "#"]) {
+    const at = url.indexOf(stop, start);
+    if (at !== -1 && at < end) end = at;
+  }
+  return url.slice(start, end);
+}
+
+function background(c: Context<EdgeEnv>): Background {
+  return (task) => {
+    try {
+      c.executionCtx.waitUntil(task);
+    } catch {
+      // No ExecutionContext (app.request in a unit test): let the task run on its own.
+      void task.catch(() => {});
+    }
+  };
+}
+
+function withoutBodyForHead(method: string, res: Response): Response {
+  return method === "HEAD" && res.body ? new Response(null, res) : res;
+}
+
+export function createEdgeApp(options: EdgeAppOptions = {}) {
+  const logError = options.logError ?? ((m: string) => console.error(m));
+  const cache = options.topologyCache ?? new TopologyCache({ logError });
+  const fetcher: Fetcher = options.fetcher ?? ((url, init) => fetch(url, init));
+  // Per isolate: where the next redirect starts among a shard's replicas, and the fallback budget.
+  let replicaCursor = 0;
+  let budget: FallbackBudget | null = null;
+  const oraclesByConfig = new WeakMap<EdgeConfig, RouteOracle[]>();
+
+  function oraclesFor(config: EdgeConfig, bindings: EdgeBindings): RouteOracle[] {
+    let oracles = oraclesByConfig.get(config);
+    if (!oracles) {
+      oracles = [];
+      if (config.strategies.has("primary")) oracles.push(primaryOracle);
+      if (config.strategies.has("cookie")) oracles.push(cookieOracle(config));
+      if (config.strategies.has("redis")) {
+        const redis = options.oracles?.redis;
+        if (!redis) {
+          throw new EdgeConfigError(
+            "STRATEGY includes redis, but no redis RouteOracle is installed in this build",
+          );
+        }
+        oracles.push(redis(config, bindings));
+      }
+      oraclesByConfig.set(config, oracles);
+    }
+    return oracles;
+  }
+
+  function fallbackBudget(config: EdgeConfig, nowMs: number): FallbackBudget {
+    if (!budget || budget.perMinute !== config.fallbackBudgetPerMinute) {
+      budget = new FallbackBudget(config.fallbackBudgetPerMinute, nowMs);
+    }
+    return budget;
+  }
+
+  const app = new Hono<EdgeEnv>();
+
+  app.get("/health", async (c) => {
+    edgeConfig(c.env); // a broken configuration fails the health check, not the first redirect
+    const topology = await cache.get(c.env.TOPOLOGY, Date.now(), background(c));
+    return c.json({ ok: true, topologyVersion: topology?.version ?? null });
+  });
+
+  app.all("/_internal/topology", async (c) => {
+    const config = edgeConfig(c.env);
+    if (!(await authorized(c.req.header("authorization") ?? null, config.internalSecret))) {
+      return unauthorized();
+    }
+    if (c.req.method === "PUT") return putTopology(c.req.raw, c.env.TOPOLOGY, cache, Date.now());
+    if (c.req.method === "GET") return getTopologyVersion(c.env.TOPOLOGY, cache, Date.now());
+    return problemResponse(
+      "application/json",
+      {
+        status: 405,
+        type: PROBLEM.methodNotAllowed,
+        title: "Method not allowed",
+        detail: "Use GET or PUT.",
+      },
+      { allow: "GET, PUT" },
+    );
+  });
+
+  const toOrigin = (c: Context<EdgeEnv>) =>
+    passThrough(c.req.raw, edgeConfig(c.env).originUrl, fetcher);
+  app.all("/", toOrigin);
+  app.all("/api", toOrigin);
+  app.all("/api/*", toOrigin);
+
+  app.all("/:segment", async (c) => {
+    const method = c.req.method;
+    const accept = c.req.header("accept");
+    const code = rawPath(c.req.url).slice(1);
+    if (!isShortCode(code)) return withoutBodyForHead(method, problemResponse(accept, NOT_FOUND));
+    if (method !== "GET" && method !== "HEAD") {
+      return problemResponse(
+        accept,
+        {
+          status: 405,
+          type: PROBLEM.methodNotAllowed,
+          title: "Method not allowed",
+          detail: "A short link only answers GET and HEAD.",
+        },
+        { allow: "GET, HEAD" },
+      );
+    }
+    const config = edgeConfig(c.env);
+    const now = Date.now();
+    const topology = await cache.get(c.env.TOPOLOGY, now, background(c));
+    if (!topology) {
+      const spec: ProblemSpec = {
+        status: 503,
+        type: PROBLEM.noTopology,
+        title: "Starting up",
+        detail:
+          "This edge has not received the shard topology yet, so it cannot look links up. " +
+          "Try again in a few seconds.",
+      };
+      return withoutBodyForHead(
+        method,
+        problemResponse(accept, spec, { "retry-after": String(RETRY_AFTER_SECONDS) }),
+      );
+    }
+    const route = await decideWithOracles(oraclesFor(config, c.env), {
+      code,
+      cookieHeader: c.req.header("cookie") ?? null,
+      nowSeconds: Math.floor(now / 1000),
+    });
+    const plan = planRedirect({
+      topology,
+      code,
+      route,
+      replicaStart: replicaCursor,
+      fallback: config.strategies.has("fallback"),
+    });
+    replicaCursor = (replicaCursor + 1) % 1_000_000;
+    const result = await resolveRedirect(plan, code, {
+      fetcher,
+      timeoutMs: config.upstreamTimeoutMs,
+      takeFallback: () => fallbackBudget(config, Date.now()).tryTake(Date.now()),
+    });
+    if (!result.ok) {
+      logError(`redirect /${code}: every node of shard ${result.shard} failed: ${result.failures}`);
+      const spec: ProblemSpec = {
+        status: 503,
+        type: PROBLEM.shardsUnavailable,
+        title: "Temporarily unavailable",
+        detail: "The servers that hold this link are not answering. Try again in a few seconds.",
+        retryCode: code,
+      };
+      return withoutBodyForHead(
+        method,
+        problemResponse(accept, spec, { "retry-after": String(RETRY_AFTER_SECONDS) }),
+      );
+    }
+    const routed = { "x-firstclick-route": routeHeader(result.servedBy, result.shard) };
+    const { answer } = result;
+    if (answer.kind === "found") {
+      return new Response(null, {
+        status: answer.redirectStatus,
+        headers: { location: answer.url, "cache-control": REDIRECT_CACHE_CONTROL, ...routed },
+      });
+    }
+    const spec = answer.kind === "gone" ? linkGone(code, answer.reason) : linkNotFound(code);
+    return withoutBodyForHead(method, problemResponse(accept, spec, routed));
+  });
+
+  app.notFound((c) =>
+    withoutBodyForHead(c.req.method, problemResponse(c.req.header("accept"), NOT_FOUND)),
+  );
+
+  app.onError((error, c) => {
+    const accept = c.req.header("accept");
+    if (error instanceof EdgeConfigError) {
+      logError(error.message);
+      return problemResponse(accept, {
+        status: 500,
+        type: PROBLEM.misconfigured,
+        title: "Edge misconfigured",
+        detail: error.message,
+      });
+    }
+    logError(`edge: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    return problemResponse(accept, {
+      status: 500,
+      type: "about:blank",
+      title: "Internal Server Error",
+      detail: "Something went wrong on our side.",
+    });
+  });
+
+  return app;
+}

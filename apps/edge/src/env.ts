@@ -1,0 +1,116 @@
+import { z } from "zod";
+
+/**
+ * The edge's configuration, parsed once per bindings object from the Worker's vars and secrets
+ * (docs/architecture.md). Nothing else in the Worker reads bindings for configuration; the KV
+ * namespace is the one binding handed around as is.
+ */
+
+export const STRATEGIES = ["cookie", "fallback", "redis", "primary"] as const;
+export type Strategy = (typeof STRATEGIES)[number];
+
+/** Bindings this Worker may receive: `wrangler types` output plus optional secrets and vars. */
+export type EdgeBindings = Env & {
+  INTERNAL_SECRET?: string;
+  RYOW_SECRET?: string;
+  RYOW_PREVIOUS_SECRET?: string;
+  REDIS_URL?: string;
+};
+
+// Unset vars arrive as undefined from wrangler.toml and as "" from env overrides: same meaning.
+const optional = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => (v === "" ? undefined : v), schema.optional());
+
+const StrategyList = z
+  .string()
+  .transform((s) =>
+    s
+      .split(",")
+      .map((part) => part.trim())
+      .filter(Boolean),
+  )
+  .pipe(
+    z
+      .array(z.enum(STRATEGIES, { error: `a strategy is one of ${STRATEGIES.join(", ")}` }))
+      .min(1, "name at least one strategy"),
+  );
+
+const EnvSchema = z.object({
+  ORIGIN_URL: z
+    .url({ protocol: /^https?$/, error: "ORIGIN_URL must be an http(s) URL" })
+    .transform((u) => u.replace(/\/+$/, "")),
+  INTERNAL_SECRET: optional(z.string()),
+  STRATEGY: optional(StrategyList).transform((s) => s ?? (["cookie"] as Strategy[])),
+  RYOW_WINDOW_SECONDS: optional(
+    z.union([
+      z.literal("session"),
+      z.coerce
+        .number()
+        .int()
+        .min(1)
+        .max(366 * 86_400, "at most a year"),
+    ]),
+  ).transform((w) => w ?? 30),
+  RYOW_SECRET: optional(z.string()),
+  RYOW_PREVIOUS_SECRET: optional(z.string()),
+  REDIS_URL: optional(z.string()),
+  UPSTREAM_TIMEOUT_MS: optional(z.coerce.number().int().min(10).max(60_000)).transform(
+    (ms) => ms ?? 1_500,
+  ),
+  FALLBACK_BUDGET_PER_MINUTE: optional(z.coerce.number().int().min(0).max(1_000_000)).transform(
+    (n) => n ?? 600,
+  ),
+});
+
+export interface EdgeConfig {
+  originUrl: string;
+  /** Null: the internal routes refuse every caller (401). */
+  internalSecret: string | null;
+  strategies: ReadonlySet<Strategy>;
+  ryowWindow: number | "session";
+  /** `[current, previous]`, unset ones left out; empty: cookies are not signed. */
+  ryowSecrets: readonly string[];
+  redisUrl: string | null;
+  upstreamTimeoutMs: number;
+  fallbackBudgetPerMinute: number;
+}
+
+export class EdgeConfigError extends Error {
+  override readonly name = "EdgeConfigError";
+}
+
+function parse(bindings: EdgeBindings): EdgeConfig {
+  const result = EnvSchema.safeParse(bindings);
+  if (!result.success) {
+    const problems = result.error.issues
+      .map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`)
+      .join("; ");
+    throw new EdgeConfigError(`invalid edge configuration: ${problems}`);
+  }
+  const e = result.data;
+  return {
+    originUrl: e.ORIGIN_URL,
+    internalSecret: e.INTERNAL_SECRET ?? null,
+    strategies: new Set(e.STRATEGY),
+    ryowWindow: e.RYOW_WINDOW_SECONDS,
+    ryowSecrets: [e.RYOW_SECRET, e.RYOW_PREVIOUS_SECRET].filter(
+      (s): s is string => typeof s === "string",
+    ),
+    redisUrl: e.REDIS_URL ?? null,
+    upstreamTimeoutMs: e.UPSTREAM_TIMEOUT_MS,
+    fallbackBudgetPerMinute: e.FALLBACK_BUDGET_PER_MINUTE,
+  };
+}
+
+// workerd hands every request of an isolate the same env object: parse it once, not per request.
+const parsed = new WeakMap<object, EdgeConfig>();
+
+/** The parsed configuration for these bindings; throws EdgeConfigError with every problem. */
+export function edgeConfig(bindings: EdgeBindings): EdgeConfig {
+  let config = parsed.get(bindings);
+  if (!config) {
+    config = parse(bindings);
+    parsed.set(bindings, config);
+  }
+  return config;
+}
