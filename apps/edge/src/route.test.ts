@@ -1,0 +1,88 @@
+import { Topology } from "@firstclick/core";
+import { describe, expect, it } from "vitest";
+import { makeSnapshot } from "../test/support.ts";
+import { planRedirect, routeHeader } from "./route.ts";
+
+const topology = Topology.from(makeSnapshot({ prefix: "r", replicas: 2, version: 1 }));
+const ids = (plan: ReturnType<typeof planRedirect>) =>
+  plan.attempts.map((a) => `${a.node.id}:${a.role}`);
+
+describe("planRedirect", () => {
+  it("replica route: replicas from the rotating start, then the primary as last resort", () => {
+    const base = { topology, code: "abc1234", route: "replica" as const, fallback: false };
+    expect(ids(planRedirect({ ...base, replicaStart: 0 }))).toEqual([
+      "rs0n1:replica",
+      "rs0n2:replica",
+      "rs0n0:primary",
+    ]);
+    expect(ids(planRedirect({ ...base, replicaStart: 1 }))).toEqual([
+      "rs0n2:replica",
+      "rs0n1:replica",
+      "rs0n0:primary",
+    ]);
+    expect(planRedirect({ ...base, replicaStart: 0 }).fallbackPrimary).toBeNull();
+  });
+
+  it("primary route: the primary first, replicas only if it cannot answer, no fallback", () => {
+    const plan = planRedirect({
+      topology,
+      code: "abc1234",
+      route: "primary",
+      replicaStart: 1,
+      fallback: true,
+    });
+    expect(ids(plan)).toEqual(["rs0n0:primary", "rs0n2:replica", "rs0n1:replica"]);
+    expect(plan.fallbackPrimary).toBeNull();
+  });
+
+  it("fallback strategy names the primary for a replica's 404", () => {
+    const plan = planRedirect({
+      topology,
+      code: "abc1234",
+      route: "replica",
+      replicaStart: 0,
+      fallback: true,
+    });
+    expect(plan.fallbackPrimary?.id).toBe("rs0n0");
+  });
+
+  it("a shard without a primary (mid-failover) is served by its replicas", () => {
+    const t = Topology.from(makeSnapshot({ prefix: "np", noPrimary: true, version: 1 }));
+    for (const route of ["primary", "replica"] as const) {
+      const plan = planRedirect({
+        topology: t,
+        code: "abc1234",
+        route,
+        replicaStart: 0,
+        fallback: true,
+      });
+      expect(ids(plan)).toEqual(["nps0n1:replica", "nps0n2:replica"]);
+      expect(plan.fallbackPrimary).toBeNull();
+    }
+  });
+
+  it("the shard is the ring's owner of the code", () => {
+    const t = Topology.from(makeSnapshot({ prefix: "m", shards: 4, replicas: 1, version: 1 }));
+    for (const code of ["abc1234", "zzzzzzz", "Q1w2E3r", "my-alias_1"]) {
+      const plan = planRedirect({
+        topology: t,
+        code,
+        route: "replica",
+        replicaStart: 0,
+        fallback: false,
+      });
+      expect(plan.shard).toBe(t.shardFor(code));
+      expect(plan.attempts.every((a) => a.node.id.startsWith(`m${plan.shard}`))).toBe(true);
+    }
+  });
+});
+
+describe("routeHeader", () => {
+  it.each([
+    ["primary", "primary; shard=s0"],
+    ["replica", "replica; shard=s0"],
+    ["fallback", "fallback; shard=s0"],
+  ] as const)("%s", (servedBy, header) => {
+    expect(routeHeader(servedBy, "s0")).toBe(header);
+  });
+});
