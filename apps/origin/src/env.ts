@@ -1,0 +1,132 @@
+import {
+  DEFAULT_ETCD_PREFIX,
+  DEFAULT_RYOW_WINDOW_SECONDS,
+  type RyowWindow,
+} from "@firstclick/core";
+import { z } from "zod";
+
+/**
+ * The origin's environment (docs/architecture.md), validated once at start. Nothing else in the
+ * app reads process.env: a bad value is one clear error before the server listens.
+ */
+
+// Unset and empty mean the same: shells and compose files often export `VAR=`.
+const optional = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => (v === "" ? undefined : v), schema.optional());
+
+const httpUrl = (name: string) =>
+  z
+    .url({ protocol: /^https?$/, error: `${name} must be an http(s) URL` })
+    .transform((u) => u.replace(/\/+$/, ""));
+
+const port = z.coerce.number().int().min(1).max(65535);
+
+const EtcdEndpoints = z
+  .string()
+  .transform((s) =>
+    s
+      .split(",")
+      .map((part) => part.trim())
+      .filter(Boolean),
+  )
+  .pipe(z.array(httpUrl("each ETCD_ENDPOINTS entry")).min(1, "name at least one etcd endpoint"));
+
+const STRATEGIES = ["cookie", "fallback", "redis", "primary"] as const;
+const StrategyList = z
+  .string()
+  .transform((s) =>
+    s
+      .split(",")
+      .map((part) => part.trim())
+      .filter(Boolean),
+  )
+  .pipe(z.array(z.enum(STRATEGIES, { error: `a strategy is one of ${STRATEGIES.join(", ")}` })));
+
+const RyowWindowSchema = z.union([
+  z.literal("session"),
+  z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(366 * 86_400, "at most a year"),
+]);
+
+const EnvSchema = z
+  .object({
+    ORIGIN_PORT: optional(port).transform((p) => p ?? 8788),
+    ORIGIN_HOST: optional(z.string().min(1)).transform((h) => h ?? "127.0.0.1"),
+    ETCD_ENDPOINTS: optional(EtcdEndpoints).transform((e) => e ?? ["http://127.0.0.1:2379"]),
+    ETCD_PREFIX: optional(z.string().startsWith("/", "ETCD_PREFIX starts with /")).transform(
+      (p) => p ?? DEFAULT_ETCD_PREFIX,
+    ),
+    TOPOLOGY_SOURCE: optional(z.enum(["manual", "patroni"])).transform((s) => s ?? "manual"),
+    TOPOLOGY_SNAPSHOT_FILE: optional(z.string().min(1)),
+    PG_USER: optional(z.string().min(1)).transform((u) => u ?? "firstclick"),
+    PG_PASSWORD: optional(z.string()),
+    PG_DATABASE: optional(z.string().min(1)).transform((d) => d ?? "firstclick"),
+    // Connections per shard primary. Creates are one short transaction each.
+    PG_POOL_MAX: optional(z.coerce.number().int().min(1).max(100)).transform((n) => n ?? 10),
+    // A dead primary must turn into a quick 503 for its shard, not a request that hangs.
+    PG_CONNECT_TIMEOUT_MS: optional(z.coerce.number().int().min(100).max(60_000)).transform(
+      (ms) => ms ?? 2_000,
+    ),
+    EDGE_URL: optional(httpUrl("EDGE_URL")),
+    INTERNAL_SECRET: optional(z.string()),
+    PUBLIC_BASE_URL: optional(httpUrl("PUBLIC_BASE_URL")).transform(
+      (u) => u ?? "http://127.0.0.1:8787",
+    ),
+    RYOW_WINDOW_SECONDS: optional(RyowWindowSchema).transform(
+      (w): RyowWindow => w ?? DEFAULT_RYOW_WINDOW_SECONDS,
+    ),
+    RYOW_SECRET: optional(z.string()),
+    // Accepted for symmetry with the edge (which verifies with both); the origin only signs.
+    RYOW_PREVIOUS_SECRET: optional(z.string()),
+    ADMIN_KEY: optional(z.string().min(16, "ADMIN_KEY must be at least 16 characters")),
+    DURABILITY: optional(z.enum(["async", "remote_apply"])).transform((d) => d ?? "async"),
+    REMOTE_APPLY_TIMEOUT_MS: optional(z.coerce.number().int().min(100).max(60_000)).transform(
+      (ms) => ms ?? 3_000,
+    ),
+    // Per client, per origin instance; 0 turns the limit off.
+    CREATE_RATE_LIMIT_PER_MINUTE: optional(z.coerce.number().int().min(0).max(1_000_000)).transform(
+      (n) => n ?? 120,
+    ),
+    // Name of a header that a trusted proxy in front of the origin sets to the client's IP,
+    // overwriting whatever the client sent. Unset: the socket's peer address is the client.
+    CLIENT_IP_HEADER: optional(
+      z
+        .string()
+        .regex(/^[A-Za-z0-9-]{1,64}$/, "a header name")
+        .transform((h) => h.toLowerCase()),
+    ),
+    STRATEGY: optional(StrategyList).transform((s) => s ?? ["cookie"]),
+    REDIS_URL: optional(z.string().regex(/^rediss?:\/\//, "a redis:// URL")),
+  })
+  .superRefine((env, ctx) => {
+    if (env.EDGE_URL && !env.INTERNAL_SECRET) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["INTERNAL_SECRET"],
+        message: "required when EDGE_URL is set (the edge's topology route needs it)",
+      });
+    }
+    if (env.STRATEGY.includes("redis") && !env.REDIS_URL) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["REDIS_URL"],
+        message: "required when STRATEGY includes redis",
+      });
+    }
+  });
+
+export type OriginEnv = z.output<typeof EnvSchema>;
+
+export function loadEnv(source: Record<string, string | undefined> = process.env): OriginEnv {
+  const result = EnvSchema.safeParse(source);
+  if (!result.success) {
+    const problems = result.error.issues
+      .map((issue) => `${issue.path.join(".")}: ${issue.message}`)
+      .join("; ");
+    throw new Error(`invalid origin environment: ${problems}`);
+  }
+  return result.data;
+}

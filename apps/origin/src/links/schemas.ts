@@ -1,0 +1,111 @@
+import { MAX_TARGET_LENGTH } from "@firstclick/core";
+import { z } from "@hono/zod-openapi";
+
+/**
+ * The link API's request and response shapes. The same schemas validate requests (through
+ * @hono/zod-openapi's validators) and generate `GET /api/openapi.json`, so the document cannot
+ * drift from the behaviour. Shape and type checks live here; checks that need configuration or
+ * the clock (target URL rules, alias rules, expiry in the future) run in the handlers and answer
+ * with the same problem format.
+ */
+
+export const REDIRECT_STATUSES = [301, 302, 307, 308] as const;
+
+const RedirectStatusSchema = z
+  .literal(REDIRECT_STATUSES, { error: "must be one of 301, 302, 307, 308" })
+  .openapi({
+    type: "integer",
+    enum: [...REDIRECT_STATUSES],
+    description:
+      "HTTP status of the redirect. 302 (default) lets edits take effect; browsers cache 301 " +
+      "and 308 permanently, so an edit may never reach a visitor who followed the link before.",
+  });
+
+const TargetUrlSchema = z
+  .string()
+  .max(MAX_TARGET_LENGTH + 1024)
+  .openapi({
+    format: "uri",
+    maxLength: MAX_TARGET_LENGTH,
+    example: "https://example.com/some/long/path?with=query",
+    description: `An absolute http(s) URL, at most ${MAX_TARGET_LENGTH} characters, without user name or password, not pointing at this shortener.`,
+  });
+
+const ExpiresAtSchema = z.iso.datetime({ offset: true }).openapi({
+  example: "2030-01-01T00:00:00Z",
+  description:
+    "ISO 8601 date-time with a time zone (Z or ±hh:mm); must be in the future. After it, the link answers 410.",
+});
+
+export const CreateLinkBodySchema = z
+  .strictObject({
+    url: TargetUrlSchema,
+    alias: z.string().max(256).optional().openapi({
+      minLength: 3,
+      maxLength: 64,
+      pattern: "^[A-Za-z0-9_-]{3,64}$",
+      example: "my-launch",
+      description:
+        "A custom code instead of a generated one; 3–64 of A-Z a-z 0-9 _ -, not a reserved word.",
+    }),
+    expiresAt: ExpiresAtSchema.nullable().optional(),
+    redirectStatus: RedirectStatusSchema.optional(),
+  })
+  .openapi("CreateLink");
+
+export const UpdateLinkBodySchema = z
+  .strictObject({
+    url: TargetUrlSchema.optional(),
+    expiresAt: ExpiresAtSchema.nullable()
+      .optional()
+      .openapi({ description: "A new expiry, or null to remove it." }),
+    redirectStatus: RedirectStatusSchema.optional(),
+  })
+  .refine(
+    (b) => b.url !== undefined || b.expiresAt !== undefined || b.redirectStatus !== undefined,
+    {
+      message: "Send at least one of url, expiresAt, redirectStatus.",
+    },
+  )
+  .openapi("UpdateLink");
+
+export const CodeParamSchema = z.object({
+  code: z.string().openapi({
+    param: { name: "code", in: "path" },
+    example: "aZ3kP9q",
+    description: "The short code.",
+  }),
+});
+
+export const LinkSchema = z
+  .object({
+    code: z.string().openapi({ example: "aZ3kP9q" }),
+    shortUrl: z.string().openapi({ example: "https://fc.example/aZ3kP9q" }),
+    url: z.string().openapi({ example: "https://example.com/some/long/path" }),
+    expiresAt: z.string().nullable().openapi({ format: "date-time" }),
+    redirectStatus: RedirectStatusSchema,
+    createdAt: z.string().openapi({ format: "date-time" }),
+    updatedAt: z.string().openapi({ format: "date-time" }),
+  })
+  .openapi("Link");
+
+export const CreatedLinkSchema = LinkSchema.extend({
+  editToken: z.string().openapi({
+    description:
+      "Shown once: send it as `Authorization: Bearer <editToken>` to edit or delete the link. Only its hash is stored; it cannot be recovered.",
+  }),
+}).openapi("CreatedLink");
+
+export const ProblemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.int(),
+    detail: z.string(),
+    errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+  })
+  .openapi("Problem", { description: "RFC 9457 problem details (application/problem+json)." });
+
+export type CreateLinkBody = z.output<typeof CreateLinkBodySchema>;
+export type UpdateLinkBody = z.output<typeof UpdateLinkBodySchema>;
+export type LinkView = z.output<typeof LinkSchema>;
