@@ -75,6 +75,7 @@ export function edgeEnv(layout: Layout, edge: ServiceLayout): Record<string, str
     EDGE_PORT: String(edge.port),
     EDGE_HOST: "127.0.0.1",
     EDGE_PERSIST_DIR: join(layout.stateDir, "edge"),
+    EDGE_DIRECT_PORT: String(layout.ports.edgeDirect),
     ORIGIN_URL: layout.apps.origin?.url ?? `http://127.0.0.1:${layout.ports.origin}`,
     INTERNAL_SECRET: layout.secrets.internalSecret,
     ...(layout.redis ? { REDIS_URL: layout.redis.url } : {}),

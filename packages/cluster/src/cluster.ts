@@ -119,6 +119,8 @@ export interface ClusterUrls {
   etcd: string;
   origin: string | null;
   edge: string | null;
+  /** The edge Worker without miniflare's entry worker in front (for load tests). */
+  edgeDirect: string | null;
   redis: string | null;
 }
 
@@ -185,7 +187,10 @@ function layoutPorts(layout: Layout): { port: number; what: string }[] {
     if (node.gateway) ports.push({ port: node.gateway.port, what: `gateway ${node.id}` });
   }
   if (layout.apps.origin) ports.push({ port: layout.apps.origin.port, what: "origin" });
-  if (layout.apps.edge) ports.push({ port: layout.apps.edge.port, what: "edge" });
+  if (layout.apps.edge) {
+    ports.push({ port: layout.apps.edge.port, what: "edge" });
+    ports.push({ port: layout.ports.edgeDirect, what: "edge direct socket" });
+  }
   if (layout.redis) ports.push({ port: layout.redis.port, what: "redis" });
   return ports;
 }
@@ -296,6 +301,7 @@ export async function up(options: UpOptions = {}): Promise<Cluster> {
       edge: ports.edge,
       origin: ports.origin,
       redis: ports.redis,
+      edgeDirect: ports.edgeDirect,
     },
     shards,
     replicas,
@@ -346,12 +352,11 @@ export async function up(options: UpOptions = {}): Promise<Cluster> {
   await cluster.save();
 
   const phase = (name: string, since: number) =>
-    log(`${name} ready in ${((Date.now() - since) / 1000).toFixed(1)} s`);
+    log(`${name} ready at ${((Date.now() - since) / 1000).toFixed(1)} s`);
   try {
     const etcdTask = (async () => {
-      const t = Date.now();
       await cluster.startEtcdProcess();
-      phase("etcd", t);
+      phase("etcd", started);
     })();
     const redisTask = (async () => {
       if (layout.redis) await cluster.startRedis();
@@ -359,21 +364,25 @@ export async function up(options: UpOptions = {}): Promise<Cluster> {
     // The edge needs nothing else to start and is the slowest: start it first, wait for it last.
     const edgeDaemon = layout.apps.edge ? cluster.spawnService("edge") : null;
     const shardTasks = shardIds(layout).map(async (shard) => {
-      const t = Date.now();
       await cluster.createShard(shard);
-      phase(`shard ${shard} (PostgreSQL)`, t);
-      await settleAll(
-        layout.nodes.filter((n) => n.shard === shard).map((n) => cluster.startGateway(n)),
-      );
+      phase(`shard ${shard} (PostgreSQL)`, started);
+      const nodes = layout.nodes.filter((n) => n.shard === shard && n.gateway);
+      if (nodes.length === 0) return;
+      await settleAll(nodes.map((n) => cluster.startGateway(n)));
+      phase(`gateways of ${shard}`, started);
     });
     await settleAll([etcdTask, redisTask, ...shardTasks]);
     await cluster.writeTopology();
     const originDaemon = layout.apps.origin ? cluster.spawnService("origin") : null;
     await settleAll([
       originDaemon && layout.apps.origin
-        ? waitForApp("origin", layout.apps.origin, originDaemon)
+        ? waitForApp("origin", layout.apps.origin, originDaemon).then(() =>
+            phase("origin", started),
+          )
         : null,
-      edgeDaemon && layout.apps.edge ? waitForApp("edge", layout.apps.edge, edgeDaemon) : null,
+      edgeDaemon && layout.apps.edge
+        ? waitForApp("edge", layout.apps.edge, edgeDaemon).then(() => phase("edge", started))
+        : null,
     ]);
   } catch (error) {
     log(`up failed, stopping what was started: ${errorMessage(error)}`);
@@ -422,6 +431,9 @@ export class Cluster {
       etcd: this.current.etcd.url,
       origin: this.current.apps.origin?.url ?? null,
       edge: this.current.apps.edge?.url ?? null,
+      edgeDirect: this.current.apps.edge
+        ? `http://127.0.0.1:${this.current.ports.edgeDirect}`
+        : null,
       redis: this.current.redis?.url ?? null,
     };
   }

@@ -72,6 +72,7 @@ export const LayoutSchema = z.object({
     edge: z.number().int(),
     origin: z.number().int(),
     redis: z.number().int(),
+    edgeDirect: z.number().int(),
   }),
   shards: z.number().int(),
   replicas: z.number().int(),

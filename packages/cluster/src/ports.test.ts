@@ -4,7 +4,9 @@ import { nodeIndex, portLayout } from "./ports.ts";
 describe("portLayout", () => {
   it("gives the dev ports without a base port (edge 8787, origin 8788, etcd 2379)", () => {
     const p = portLayout();
-    expect([p.edge, p.origin, p.etcdClient, p.etcdPeer]).toEqual([8787, 8788, 2379, 2380]);
+    expect([p.edge, p.origin, p.edgeDirect, p.etcdClient, p.etcdPeer]).toEqual([
+      8787, 8788, 8789, 2379, 2380,
+    ]);
     expect([p.pg(0), p.pg(1), p.gateway(0), p.gateway(1)]).toEqual([54320, 54321, 8800, 8801]);
   });
 
@@ -16,13 +18,14 @@ describe("portLayout", () => {
       edge: 21002,
       origin: 21003,
       redis: 21004,
+      edgeDirect: 21005,
     });
     expect([p.pg(0), p.pg(29), p.gateway(0), p.gateway(29)]).toEqual([21010, 21039, 21040, 21069]);
   });
 
   it("never gives two services the same port", () => {
     const p = portLayout(21000);
-    const all = [p.etcdClient, p.etcdPeer, p.edge, p.origin, p.redis];
+    const all = [p.etcdClient, p.etcdPeer, p.edge, p.origin, p.redis, p.edgeDirect];
     for (let k = 0; k < 30; k++) all.push(p.pg(k), p.gateway(k));
     expect(new Set(all).size).toBe(all.length);
   });

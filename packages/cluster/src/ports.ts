@@ -3,9 +3,10 @@
  * optional `basePort`, so tests can run beside `npm run dev` by choosing another base.
  *
  * Without a base port the layout is the development one (`npm run dev`): edge 8787, origin 8788,
- * etcd 2379/2380, redis 6380, PostgreSQL node k on 54320+k and its gateway on 8800+k.
- * With a base port B: etcd B, etcd peer B+1, edge B+2, origin B+3, redis B+4, PostgreSQL node k
- * on B+10+k and its gateway on B+40+k (so at most 30 PostgreSQL nodes).
+ * edge direct socket 8789, etcd 2379/2380, redis 6380, PostgreSQL node k on 54320+k and its
+ * gateway on 8800+k.
+ * With a base port B: etcd B, etcd peer B+1, edge B+2, origin B+3, redis B+4, edge direct socket
+ * B+5, PostgreSQL node k on B+10+k and its gateway on B+40+k (so at most 30 PostgreSQL nodes).
  */
 
 export const MAX_NODES = 30;
@@ -16,6 +17,8 @@ export interface PortLayout {
   edge: number;
   origin: number;
   redis: number;
+  /** The edge Worker's own socket (miniflare unsafeDirectSockets, no entry worker): benchmarks. */
+  edgeDirect: number;
   /** PostgreSQL port of node k (k counts nodes shard by shard: s0n0, s0n1, …, s1n0, …). */
   pg: (k: number) => number;
   /** HTTP port of node k's shard gateway. */
@@ -30,6 +33,7 @@ export function portLayout(basePort?: number): PortLayout {
       edge: 8787,
       origin: 8788,
       redis: 6380,
+      edgeDirect: 8789,
       pg: (k) => 54320 + checkedIndex(k),
       gateway: (k) => 8800 + checkedIndex(k),
     };
@@ -45,6 +49,7 @@ export function portLayout(basePort?: number): PortLayout {
     edge: basePort + 2,
     origin: basePort + 3,
     redis: basePort + 4,
+    edgeDirect: basePort + 5,
     pg: (k) => basePort + 10 + checkedIndex(k),
     gateway: (k) => basePort + 40 + checkedIndex(k),
   };
