@@ -1,0 +1,107 @@
+import { join } from "node:path";
+import { type Cluster, defaultStateDir, up, withSql } from "@firstclick/cluster";
+import type { TopologyNode } from "@firstclick/core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PgLinkStore } from "./pg-store.ts";
+import { type NewLink, ReplicationTimeoutError, type ShardPrimary } from "./store.ts";
+
+// One shard, primary + replica, the cluster in remote_apply mode (synchronous_standby_names set).
+const BASE_PORT = 23_200;
+const TIMEOUT_MS = 1_000;
+
+let cluster: Cluster;
+let store: PgLinkStore;
+
+function node(id: string): TopologyNode {
+  const n = cluster.node(id);
+  return { id: n.id, gatewayUrl: n.gatewayUrl, pg: { host: n.pg.host, port: n.pg.port } };
+}
+
+function primary(): ShardPrimary {
+  return { shard: "s0", node: node("s0n0") };
+}
+
+function newLink(code: string): NewLink {
+  return {
+    code,
+    url: "https://example.com/",
+    redirectStatus: 302,
+    expiresAt: null,
+    editTokenHash: "b".repeat(64),
+  };
+}
+
+async function row(nodeId: string, code: string): Promise<{ target: string } | null> {
+  return withSql(cluster.node(nodeId).pg.port, async (sql) => {
+    const rows = await sql<{ target: string }[]>`select target from links where code = ${code}`;
+    return rows[0] ?? null;
+  });
+}
+
+beforeAll(async () => {
+  cluster = await up({
+    stateDir: join(defaultStateDir(), "origin-remote-apply"),
+    shards: 1,
+    replicas: 1,
+    basePort: BASE_PORT,
+    durability: "remote_apply",
+    apps: false,
+  });
+  store = new PgLinkStore({
+    user: "firstclick",
+    database: "firstclick",
+    poolMax: 4,
+    connectTimeoutMs: 1_000,
+    durability: "remote_apply",
+    remoteApplyTimeoutMs: TIMEOUT_MS,
+    logError: () => {},
+  });
+});
+
+afterAll(async () => {
+  await store?.close();
+  await cluster?.down();
+});
+
+describe("DURABILITY=remote_apply", () => {
+  it("a create returns once the replica has applied it: readable there at once", async () => {
+    await store.create(primary(), newLink("raSync1"));
+    expect(await row("s0n1", "raSync1")).not.toBeNull();
+  });
+
+  it("with replay paused, a create fails after the timeout and leaves nothing behind", async () => {
+    await cluster.pauseReplay("s0n1");
+    try {
+      const started = Date.now();
+      const error = await store.create(primary(), newLink("raLost1")).catch((e: unknown) => e);
+      const elapsed = Date.now() - started;
+      expect(error).toBeInstanceOf(ReplicationTimeoutError);
+      expect((error as ReplicationTimeoutError).committedOnPrimary).toBe(false);
+      expect(elapsed).toBeGreaterThanOrEqual(TIMEOUT_MS);
+      expect(elapsed).toBeLessThan(TIMEOUT_MS + 4_000);
+      // Compensated on the primary: the code is free again.
+      expect(await row("s0n0", "raLost1")).toBeNull();
+
+      // An edit is kept on the primary (idempotent; the client retries) and reported as such.
+      await cluster.resumeReplay("s0n1");
+      await store.create(primary(), newLink("raEdit1"));
+      await cluster.pauseReplay("s0n1");
+      const editError = await store
+        .update(primary(), "raEdit1", { url: "https://example.com/edited" })
+        .catch((e: unknown) => e);
+      expect(editError).toBeInstanceOf(ReplicationTimeoutError);
+      expect((editError as ReplicationTimeoutError).committedOnPrimary).toBe(true);
+      expect((await row("s0n0", "raEdit1"))?.target).toBe("https://example.com/edited");
+    } finally {
+      await cluster.resumeReplay("s0n1");
+    }
+    // Once the replica replays, it has the edit and never shows the undone create.
+    await expect
+      .poll(async () => (await row("s0n1", "raEdit1"))?.target, { timeout: 10_000 })
+      .toBe("https://example.com/edited");
+    expect(await row("s0n1", "raLost1")).toBeNull();
+    // And the same code can be created again, now confirmed.
+    await store.create(primary(), newLink("raLost1"));
+    expect(await row("s0n1", "raLost1")).not.toBeNull();
+  });
+});
