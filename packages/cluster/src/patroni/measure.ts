@@ -58,6 +58,67 @@ async function leaderWrites(port: number, deadlineMs: number): Promise<void> {
   }
 }
 
+/**
+ * Writes to each node in its own loop, every 20 ms, until stopped; reports the longest time
+ * without a successful write on any node (the window in which creates for the shard fail).
+ * Each attempt is bounded: a connection stuck on a node going down must not stall the others.
+ */
+function writeProbe(ports: readonly number[]): { stop: () => Promise<number> } {
+  let running = true;
+  const started = Date.now();
+  const successes: number[] = [];
+  const errors: string[] = [];
+  const loops = ports.map(async (port) => {
+    const deadline = Date.now() + 120_000;
+    let sql = connect(port);
+    while (running && Date.now() < deadline) {
+      const attempt = sql`insert into measure_probe default values`.then(() => true);
+      const timeout = new Promise<false>((r) => setTimeout(() => r(false), 1_000));
+      try {
+        if (await Promise.race([attempt, timeout])) successes.push(Date.now());
+        else {
+          errors.push(`${Date.now() - started} ms ${port}: attempt timed out`);
+          attempt.catch(() => {});
+          void sql.end({ timeout: 0 }).catch(() => {});
+          sql = connect(port);
+        }
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        if (errors.at(-1)?.endsWith(message) !== true) {
+          errors.push(`${Date.now() - started} ms ${port}: ${message}`);
+        }
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await sql.end({ timeout: 1 }).catch(() => {});
+  });
+  return {
+    stop: async () => {
+      running = false;
+      await Promise.all(loops);
+      const times = [started, ...successes.sort((a, b) => a - b)];
+      let gap = 0;
+      for (let i = 1; i < times.length; i++)
+        gap = Math.max(gap, (times[i] ?? 0) - (times[i - 1] ?? 0));
+      if (process.env.PROBE_VERBOSE) console.log(errors.join("\n"));
+      return gap;
+    },
+  };
+}
+
+function connect(port: number): postgres.Sql {
+  return postgres({
+    host: "127.0.0.1",
+    port,
+    user: "firstclick",
+    database: "firstclick",
+    max: 1,
+    connect_timeout: 1,
+    idle_timeout: 1,
+    onnotice: () => {},
+  });
+}
+
 async function main(): Promise<void> {
   await rm(dir, { recursive: true, force: true });
   const etcd = await startScratchEtcd({ dir, clientPort: 24500, peerPort: 24501 });
@@ -83,11 +144,23 @@ async function main(): Promise<void> {
     console.log(`timings: ${JSON.stringify(shard.timings)}`);
     const dump = await readEtcdPrefix(etcd.url, namespace);
     console.log(JSON.stringify(dump, null, 2));
+    const leaderPort = shard.members[0]?.pgPort ?? 0;
+    const ddl = postgres({
+      host: "127.0.0.1",
+      port: leaderPort,
+      user: "firstclick",
+      database: "firstclick",
+      max: 1,
+    });
+    await ddl`create table measure_probe (id bigserial primary key, at timestamptz default now())`;
+    await ddl.end();
+    const ports = shard.members.map((m) => m.pgPort);
 
     const failovers: number[] = [];
     const writable: number[] = [];
     const rejoins: number[] = [];
     const switchovers: number[] = [];
+    const switchoverGaps: number[] = [];
     for (let i = 0; i < runs; i++) {
       const before = await waitForPatroniShard(shard);
       const killedAt = Date.now();
@@ -101,16 +174,19 @@ async function main(): Promise<void> {
       const restartAt = Date.now();
       await restartMember(shard, before.leader);
       rejoins.push(Date.now() - restartAt);
+      const probe = writeProbe(ports);
       const sw = await switchover(shard);
+      switchoverGaps.push(await probe.stop());
       switchovers.push(sw.settledMs);
       console.log(
-        `run ${i + 1}: killed ${before.leader} → leader ${promoted.leader} after ${failovers.at(-1)} ms (writable ${writable.at(-1)} ms); rejoin ${rejoins.at(-1)} ms; switchover ${sw.from}→${sw.to} answered ${sw.answeredMs} ms, settled ${sw.settledMs} ms`,
+        `run ${i + 1}: killed ${before.leader} → leader ${promoted.leader} after ${failovers.at(-1)} ms (writable ${writable.at(-1)} ms); rejoin ${rejoins.at(-1)} ms; switchover ${sw.from}→${sw.to} answered ${sw.answeredMs} ms, settled ${sw.settledMs} ms, longest write gap ${switchoverGaps.at(-1)} ms`,
       );
     }
     console.log(`kill → new leader settled: ${summary(failovers)}`);
     console.log(`kill → new leader accepts writes: ${summary(writable)}`);
     console.log(`restart → rejoined and streaming: ${summary(rejoins)}`);
     console.log(`switchover → settled: ${summary(switchovers)}`);
+    console.log(`switchover: longest time without a successful write: ${summary(switchoverGaps)}`);
   } finally {
     if (shard) await stopPatroniShard(shard);
     await etcd.stop();

@@ -217,8 +217,8 @@ export interface SettledShard {
 
 /**
  * Whether the shard is in its steady state: exactly one running leader holding the lock, every
- * other member whose Patroni runs is a running replica, and the leader sees each of them
- * streaming. Undefined while not settled.
+ * other member whose Patroni runs is a running replica, the leader sees each of them streaming,
+ * and etcd's member keys agree. Undefined while not settled.
  */
 async function settled(shard: PatroniShard): Promise<SettledShard | undefined> {
   const running = shard.members.filter((m) => isAlive(m.patroni));
@@ -237,6 +237,15 @@ async function settled(shard: PatroniShard): Promise<SettledShard | undefined> {
     if (s?.state !== "running" || s.role !== "replica") return undefined;
     if (!isStreaming(leaderStatus, m.name)) return undefined;
     replicas.push(m.name);
+  }
+  // Patroni's members keys (what the topology is built from) lag the REST API by a loop or two:
+  // settled means etcd says so too, with the leader key on the leader.
+  const view = await clusterView(leader.apiUrl);
+  if (!view) return undefined;
+  const inEtcd = new Map(view.members.map((m) => [m.name, m]));
+  if (inEtcd.get(leader.name)?.role !== "leader") return undefined;
+  for (const [m] of statuses) {
+    if (inEtcd.get(m.name)?.state !== "running") return undefined;
   }
   return { leader: leader.name, replicas };
 }
