@@ -105,6 +105,9 @@ function nodeConfig(ctx: PgContext, node: NodeLayout): string {
     "full_page_writes = on", // pg_rewind needs it too
     "hot_standby = on",
     "hot_standby_feedback = on",
+    // A standby whose primary went away retries every 5 s by default: a rejoined or re-pointed
+    // replica would wait that long before streaming.
+    "wal_retrieve_retry_interval = '500ms'",
     "fsync = off",
     "shared_buffers = 32MB",
     "max_connections = 200",
