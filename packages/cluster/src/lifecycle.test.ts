@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { attach, type Cluster, repoRoot, up } from "./cluster.ts";
 import { readLayout } from "./layout.ts";
 import { withSql } from "./postgres.ts";
-import { checkPortFree, isAlive, type ProcessRef } from "./processes.ts";
+import { checkPortFree, isAlive, type ProcessRef, poll } from "./processes.ts";
 
 const BASE_PORT = 21200;
 const stateDir = join(repoRoot(), ".firstclick", "cluster-test-lifecycle");
@@ -106,6 +106,39 @@ describe("up", () => {
     await cluster.down();
     expect(isAlive(redisProcess)).toBe(false);
     await expect(checkPortFree(BASE_PORT + 4, "redis")).resolves.toBeUndefined();
+  });
+
+  it("promote with two replicas re-points the other replica at the new primary", async () => {
+    const cluster = await start({ replicas: 2 });
+    await cluster.kill("s0n0");
+    await cluster.promote("s0n1");
+    const topology = await cluster.topology();
+    expect(topology.shards.s0?.primary?.id).toBe("s0n1");
+    expect(topology.shards.s0?.replicas.map((r) => r.id)).toEqual(["s0n2"]);
+    await poll(
+      async () => {
+        const status = await cluster.status();
+        const streaming = status.nodes.find((n) => n.id === "s0n1")?.health.streaming ?? [];
+        return streaming.some((s) => s.name === "s0n2" && s.state === "streaming")
+          ? true
+          : undefined;
+      },
+      { timeoutMs: 15_000, what: "s0n2 to stream from s0n1" },
+    );
+    await withSql(cluster.node("s0n1").pg.port, async (sql) => {
+      await sql`INSERT INTO links (code, target, edit_token_hash) VALUES ('after1', 'https://a.example', 't')`;
+    });
+    await poll(
+      async () => {
+        const rows = await withSql(
+          cluster.node("s0n2").pg.port,
+          (sql) => sql`SELECT 1 FROM links WHERE code = 'after1'`,
+        );
+        return rows.length === 1 ? true : undefined;
+      },
+      { timeoutMs: 10_000, what: "the new primary's row on s0n2" },
+    );
+    await cluster.down();
   });
 
   it("fails quickly with one clear message when programs are missing", async () => {
