@@ -32,6 +32,7 @@ const nodes = [
 
 let etcd: ScratchEtcd | null = null;
 let shard: PatroniShard | null = null;
+let syncShard: PatroniShard | null = null;
 const clients: postgres.Sql[] = [];
 
 function current(): PatroniShard {
@@ -116,27 +117,42 @@ function portAnswers(port: number): Promise<boolean> {
   });
 }
 
+function etcdUrl(): string {
+  if (!etcd) throw new Error("etcd did not start");
+  return etcd.url;
+}
+
 beforeAll(async () => {
   await rm(dir, { recursive: true, force: true });
   etcd = await startScratchEtcd({ dir, clientPort: 24000, peerPort: 24001 });
-  shard = await startPatroniShard({
-    scope: "t0",
-    namespace,
-    etcdUrl: etcd.url,
-    stateDir: join(dir, "t0"),
-    pgBinDir: "/usr/lib/postgresql/15/bin",
-    nodes,
-    timeoutMs: 90_000,
-  });
-}, 180_000);
+}, 60_000);
 
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.end({ timeout: 1 }).catch(() => {})));
   if (shard) await stopPatroniShard(shard).catch(() => {});
+  if (syncShard) await stopPatroniShard(syncShard).catch(() => {});
   await etcd?.stop();
 }, 120_000);
 
 describe("a Patroni scope with one leader and one replica", { timeout: 90_000 }, () => {
+  beforeAll(async () => {
+    shard = await startPatroniShard({
+      scope: "t0",
+      namespace,
+      etcdUrl: etcdUrl(),
+      stateDir: join(dir, "t0"),
+      pgBinDir: "/usr/lib/postgresql/15/bin",
+      nodes,
+      timeoutMs: 90_000,
+    });
+  }, 180_000);
+
+  // Two cores: the next scope starts only once this one is gone.
+  afterAll(async () => {
+    if (shard) await stopPatroniShard(shard);
+    shard = null;
+  }, 120_000);
+
   it("bootstraps with the first node as leader, the other streaming, the app role and database", async () => {
     const status = await patroniStatus(current());
     expect(status.leader).toBe("t0n0");
@@ -266,5 +282,58 @@ describe("a Patroni scope with one leader and one replica", { timeout: 90_000 },
     expect(status.leader).not.toBeNull();
     const leaderPort = status.leader === "t0n1" ? 24011 : 24010;
     expect(await hasCode(leaderPort, "after-switchover")).toBe(true);
+  });
+});
+
+describe("a scope in synchronous mode with two replicas", { timeout: 90_000 }, () => {
+  const syncNodes = [
+    { name: "u0n0", pgPort: 24040, restApiPort: 24050, gatewayUrl: "http://127.0.0.1:24060" },
+    { name: "u0n1", pgPort: 24041, restApiPort: 24051, gatewayUrl: "http://127.0.0.1:24061" },
+    { name: "u0n2", pgPort: 24042, restApiPort: 24052, gatewayUrl: "http://127.0.0.1:24062" },
+  ];
+
+  beforeAll(async () => {
+    syncShard = await startPatroniShard({
+      scope: "u0",
+      namespace,
+      etcdUrl: etcdUrl(),
+      stateDir: join(dir, "u0"),
+      pgBinDir: "/usr/lib/postgresql/15/bin",
+      nodes: syncNodes,
+      synchronousMode: true,
+      timeoutMs: 90_000,
+    });
+  }, 180_000);
+
+  it("a remote_apply commit is readable at once on the synchronous standby, which survives a hard kill of the leader", async () => {
+    const s = syncShard;
+    if (!s) throw new Error("the shard did not start");
+    const status = await eventually(
+      async () => {
+        const view = await patroniStatus(s);
+        return view.members.some((m) => m.role === "sync_standby") ? view : null;
+      },
+      20_000,
+      "Patroni to name a synchronous standby",
+    );
+    expect(status.leader).toBe("u0n0");
+    const standby = status.members.find((m) => m.role === "sync_standby");
+    if (!standby) throw new Error("no synchronous standby");
+
+    const leader = sqlFor(24040);
+    await leader`create table patroni_probe (code text primary key)`;
+    await leader.begin(async (tx) => {
+      await tx`set local synchronous_commit = remote_apply`;
+      await tx`insert into patroni_probe (code) values ('applied')`;
+    });
+    await leader.end();
+    // No polling: remote_apply returned only once the standby had replayed the insert.
+    expect(await hasCode(standby.pgPort, "applied")).toBe(true);
+
+    await killMember(s, "u0n0");
+    const settled = await waitForPatroniShard(s, { timeoutMs: 60_000 });
+    // Patroni promotes only the synchronous standby: the acknowledged row cannot be lost.
+    expect(settled.leader).toBe(standby.name);
+    expect(await hasCode(standby.pgPort, "applied")).toBe(true);
   });
 });
