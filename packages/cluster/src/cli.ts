@@ -204,7 +204,8 @@ async function main(argv: string[]): Promise<number> {
       replicas: intOption(values.replicas, "replicas"),
       basePort: intOption(values["base-port"], "base-port"),
       durability,
-      redis: values.redis === true,
+      // Unset: redis only when a STRATEGY asks for it.
+      redis: values.redis ? true : undefined,
       apps: values["no-apps"] ? false : undefined,
       log,
     };

@@ -81,6 +81,16 @@ export function defaultStateDir(): string {
   return join(repoRoot(), ".firstclick");
 }
 
+/** Does any STRATEGY the apps get include the Redis write-tracking strategy? */
+function strategyNeedsRedis(appEnv: Partial<AppEnv>): boolean {
+  return [appEnv.env, appEnv.originEnv, appEnv.edgeEnv].some((env) =>
+    (env?.STRATEGY ?? "")
+      .split(",")
+      .map((s) => s.trim())
+      .includes("redis"),
+  );
+}
+
 /** What `up` owns inside the state dir, and wipes on the next `up`. Nothing else is touched. */
 const OWNED_ENTRIES = ["pg", "etcd", "redis", "edge", "logs", "layout.json"];
 
@@ -94,7 +104,10 @@ export interface UpOptions {
   /** See ports.ts / README: omit for the dev layout (edge 8787, origin 8788, etcd 2379). */
   basePort?: number;
   durability?: Durability;
-  /** Start a redis-server (for STRATEGY=redis). */
+  /**
+   * Start a redis-server (for STRATEGY=redis). Default: only when a STRATEGY in `env`,
+   * `originEnv` or `edgeEnv` includes `redis`.
+   */
   redis?: boolean;
   /**
    * Which apps to start, among those present in the repo (default: all present). `false`
@@ -241,6 +254,7 @@ export async function up(options: UpOptions = {}): Promise<Cluster> {
     throw new Error("durability remote_apply needs at least one replica per shard (--replicas 1)");
   }
   const ports = portLayout(options.basePort);
+  const withRedis = options.redis ?? strategyNeedsRedis(options);
   if (shards * (1 + replicas) > 30) throw new Error("at most 30 PostgreSQL nodes per cluster");
 
   await mkdir(stateDir, { recursive: true });
@@ -251,7 +265,7 @@ export async function up(options: UpOptions = {}): Promise<Cluster> {
 
   const binaries = await findBinaries({
     binDirs: options.binDirs,
-    redis: options.redis === true,
+    redis: withRedis,
     install: options.install,
     log,
   });
@@ -326,7 +340,7 @@ export async function up(options: UpOptions = {}): Promise<Cluster> {
       }),
       process: null,
     },
-    redis: options.redis
+    redis: withRedis
       ? {
           ...service(ports.redis, join(logs, "redis.log")),
           url: `redis://127.0.0.1:${ports.redis}`,
@@ -551,6 +565,22 @@ export class Cluster {
     gateway.process = daemon.ref;
     await this.save();
     await waitForApp("gateway", gateway, daemon);
+  }
+
+  /** Adds and starts redis when the cluster was started without it (a switch to STRATEGY=redis). */
+  private async ensureRedis(): Promise<void> {
+    if (this.current.redis && isAlive(this.current.redis.process)) return;
+    if (!this.current.binaries.redis) {
+      const found = await findBinaries({ redis: true, log: this.log });
+      this.current.binaries.redis = found.redis;
+    }
+    const port = this.current.ports.redis;
+    await checkPortFree(port, "redis");
+    this.current.redis ??= {
+      ...service(port, join(this.stateDir, "logs", "redis.log")),
+      url: `redis://127.0.0.1:${port}`,
+    };
+    await this.startRedis();
   }
 
   /** @internal */
@@ -826,6 +856,7 @@ export class Cluster {
   async restartApps(appEnv: Partial<AppEnv> = {}): Promise<void> {
     await this.reload();
     this.current.appEnv = { ...this.current.appEnv, ...appEnv };
+    if (strategyNeedsRedis(this.current.appEnv)) await this.ensureRedis();
     const { origin, edge } = this.current.apps;
     await settleAll([
       stopProcess(origin?.process, { graceMs: 3_000 }),

@@ -26,6 +26,17 @@ async function start(options: Parameters<typeof up>[0] = {}): Promise<Cluster> {
   });
 }
 
+function redisPing(port: number): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const socket = connect({ port, host: "127.0.0.1" }, () => socket.write("PING\r\n"));
+    socket.once("data", (d) => {
+      socket.destroy();
+      resolve(d.toString("utf8").trim());
+    });
+    socket.once("error", reject);
+  });
+}
+
 function processesOf(cluster: Cluster): ProcessRef[] {
   const l = cluster.layout;
   return [l.etcd.process, l.redis?.process ?? null, ...l.nodes.map((n) => n.pg.process)].filter(
@@ -53,6 +64,14 @@ describe("up", () => {
     expect(rows).toHaveLength(0);
   });
 
+  it("restartApps with STRATEGY=redis starts redis when the cluster had none", async () => {
+    const cluster = await start();
+    expect(cluster.urls.redis).toBeNull();
+    await cluster.restartApps({ env: { STRATEGY: "cookie,redis" } });
+    expect(cluster.urls.redis).toBe(`redis://127.0.0.1:${BASE_PORT + 4}`);
+    expect(await redisPing(BASE_PORT + 4)).toBe("+PONG");
+  });
+
   it("cleans up after a crashed run (some processes SIGKILLed, layout left behind)", async () => {
     const crashed = await start();
     const refs = processesOf(crashed);
@@ -68,8 +87,8 @@ describe("up", () => {
     expect((await fresh.topology()).shards.s0?.primary?.id).toBe("s0n0");
   });
 
-  it("with durability remote_apply and redis: sync standby on the primary, redis answers", async () => {
-    const cluster = await start({ durability: "remote_apply", redis: true });
+  it("with durability remote_apply and STRATEGY=redis: sync standby on the primary, redis answers", async () => {
+    const cluster = await start({ durability: "remote_apply", env: { STRATEGY: "redis" } });
     const settings = await withSql(cluster.node("s0n0").pg.port, async (sql) => {
       const rows = await sql<{ names: string; commit: string }[]>`
         SELECT current_setting('synchronous_standby_names') AS names,
@@ -91,17 +110,7 @@ describe("up", () => {
     expect(onReplica).toHaveLength(1);
 
     expect(cluster.urls.redis).toBe(`redis://127.0.0.1:${BASE_PORT + 4}`);
-    const pong = await new Promise<string>((resolve, reject) => {
-      const socket = connect({ port: BASE_PORT + 4, host: "127.0.0.1" }, () =>
-        socket.write("PING\r\n"),
-      );
-      socket.once("data", (d) => {
-        socket.destroy();
-        resolve(d.toString("utf8").trim());
-      });
-      socket.once("error", reject);
-    });
-    expect(pong).toBe("+PONG");
+    expect(await redisPing(BASE_PORT + 4)).toBe("+PONG");
     const redisProcess = cluster.layout.redis?.process as ProcessRef;
     await cluster.down();
     expect(isAlive(redisProcess)).toBe(false);
