@@ -53,7 +53,18 @@ const EnvSchema = z.object({
   ).transform((w) => w ?? 30),
   RYOW_SECRET: optional(z.string()),
   RYOW_PREVIOUS_SECRET: optional(z.string()),
-  REDIS_URL: optional(z.string()),
+  REDIS_URL: optional(
+    z.string().regex(/^rediss?:\/\/./, "REDIS_URL must be a redis:// or rediss:// URL"),
+  ),
+  // The redis strategy's budget per redirect; past it the redirect reads a replica.
+  REDIS_TIMEOUT_MS: optional(z.coerce.number().int().min(1).max(10_000)).transform(
+    (ms) => ms ?? 100,
+  ),
+  // durable_object: one pipelined connection held by the RyowRedis object (the fast one);
+  // socket: a new connection per redirect (no Durable Object needed).
+  REDIS_CLIENT: optional(z.enum(["durable_object", "socket"])).transform(
+    (c) => c ?? "durable_object",
+  ),
   UPSTREAM_TIMEOUT_MS: optional(z.coerce.number().int().min(10).max(60_000)).transform(
     (ms) => ms ?? 1_500,
   ),
@@ -71,6 +82,8 @@ export interface EdgeConfig {
   /** `[current, previous]`, unset ones left out; empty: cookies are not signed. */
   ryowSecrets: readonly string[];
   redisUrl: string | null;
+  redisTimeoutMs: number;
+  redisClient: "durable_object" | "socket";
   upstreamTimeoutMs: number;
   fallbackBudgetPerMinute: number;
 }
@@ -97,6 +110,8 @@ function parse(bindings: EdgeBindings): EdgeConfig {
       (s): s is string => typeof s === "string",
     ),
     redisUrl: e.REDIS_URL ?? null,
+    redisTimeoutMs: e.REDIS_TIMEOUT_MS,
+    redisClient: e.REDIS_CLIENT,
     upstreamTimeoutMs: e.UPSTREAM_TIMEOUT_MS,
     fallbackBudgetPerMinute: e.FALLBACK_BUDGET_PER_MINUTE,
   };
