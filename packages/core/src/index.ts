@@ -1,6 +1,13 @@
 export type { AliasCheck } from "./codes.ts";
 export { CODE_LENGTH, checkAlias, generateCode, isShortCode, RESERVED_WORDS } from "./codes.ts";
 export { murmur3_32 } from "./murmur3.ts";
+export type { PatroniMember, PatroniSnapshotOptions } from "./patroni.ts";
+export {
+  DEFAULT_PATRONI_NAMESPACE,
+  PatroniMemberSchema,
+  patroniScopePrefix,
+  snapshotFromPatroni,
+} from "./patroni.ts";
 export type { HashRingOptions } from "./ring.ts";
 export { DEFAULT_VNODES, HashRing } from "./ring.ts";
 export type { DecideRouteOptions, Route, RyowWindow, SerializeRyowCookieOptions } from "./ryow.ts";
