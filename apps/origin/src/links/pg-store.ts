@@ -74,13 +74,17 @@ function isUnavailable(error: unknown): boolean {
   return state === null || UNAVAILABLE_SQLSTATE.test(state);
 }
 
+/**
+ * The root cause only: drizzle's wrapper message repeats the query with its parameters (targets,
+ * token hashes), which do not belong in logs.
+ */
 function describe(error: unknown): string {
-  const parts: string[] = [];
-  for (let e: unknown = error, depth = 0; e && depth < 4; depth++) {
-    parts.push(e instanceof Error ? e.message : String(e));
-    e = e instanceof Error ? e.cause : undefined;
-  }
-  return parts.join(" ← ");
+  let e: unknown = error;
+  for (let depth = 0; depth < 5 && e instanceof Error && e.cause !== undefined; depth++)
+    e = e.cause;
+  const state = sqlState(error);
+  const message = e instanceof Error ? e.message : String(e);
+  return state ? `${message} (SQLSTATE ${state})` : message;
 }
 
 function toRedirectStatus(n: number): RedirectStatus {

@@ -1,0 +1,49 @@
+import { createClient } from "redis";
+import type { WriteTracker } from "../app.ts";
+
+/**
+ * STRATEGY=redis (the measured alternative to the cookie): after a create or edit,
+ * `SET ryow:<code> 1 EX <window>`; the edge does `GET ryow:<code>` on every redirect. Best effort
+ * with a short timeout: the write already committed, so a Redis outage only loses the RYOW hint.
+ */
+export class RedisWriteTracker implements WriteTracker {
+  readonly #client: ReturnType<typeof createClient>;
+  readonly #ttlSeconds: number;
+  #failing = false;
+
+  constructor(url: string, ttlSeconds: number, log: (message: string) => void = console.error) {
+    this.#ttlSeconds = ttlSeconds;
+    this.#client = createClient({
+      url,
+      socket: {
+        connectTimeout: 1_000,
+        reconnectStrategy: (retries) => Math.min(100 * 2 ** retries, 5_000),
+      },
+      // Fail fast instead of queueing commands while disconnected.
+      disableOfflineQueue: true,
+    });
+    // node-redis emits 'error' on every failed (re)connect: without a listener it would crash.
+    this.#client.on("error", (error: unknown) => {
+      if (!this.#failing) log(`redis: ${error instanceof Error ? error.message : String(error)}`);
+      this.#failing = true;
+    });
+    this.#client.on("ready", () => {
+      this.#failing = false;
+    });
+    this.#client.connect().catch(() => {});
+  }
+
+  async track(code: string): Promise<void> {
+    await this.#client.set(`ryow:${code}`, "1", {
+      expiration: { type: "EX", value: this.#ttlSeconds },
+    });
+  }
+
+  async close(): Promise<void> {
+    try {
+      this.#client.destroy();
+    } catch {
+      // already closed
+    }
+  }
+}
