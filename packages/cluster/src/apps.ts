@@ -56,7 +56,10 @@ export function originEnv(layout: Layout, origin: ServiceLayout): Record<string,
     ORIGIN_HOST: "127.0.0.1",
     ETCD_ENDPOINTS: layout.etcd.url,
     ETCD_PREFIX: layout.etcdPrefix,
-    TOPOLOGY_SOURCE: "manual",
+    // Patroni mode: the origin builds the topology from Patroni's keys under the namespace.
+    ...(layout.ha === "patroni" && layout.patroni
+      ? { TOPOLOGY_SOURCE: "patroni", PATRONI_NAMESPACE: layout.patroni.namespace }
+      : { TOPOLOGY_SOURCE: "manual" }),
     PG_USER,
     PG_DATABASE,
     EDGE_URL: edgeUrl,

@@ -6,23 +6,28 @@
  */
 import { parseArgs } from "node:util";
 import { attach, type Cluster, type ClusterStatus, type UpOptions, up } from "./cluster.ts";
+import { formatPatroniStatus, HA_ENV, type HaMode } from "./ha.ts";
 import { isAlive, type ProcessRef } from "./processes.ts";
 
 const USAGE = `usage: npm run cluster -- <verb> [options]
 
   up [--shards N] [--replicas R] [--base-port P] [--durability async|remote_apply]
-     [--redis] [--no-apps] [--serve]      start a fresh cluster (stops a previous one first)
+     [--ha manual|patroni] [--redis] [--no-apps] [--serve]
+                                          start a fresh cluster (stops a previous one first)
   down                                    stop every process of the cluster
   status [--json]                         nodes (role, lag, pid), apps, etcd topology
   pause-replay <node> | resume-replay <node>
   kill <node>                             SIGKILL a PostgreSQL node (its gateway keeps running)
   restart-node <node>                     start a stopped/killed node again in its role
+                                          (Patroni mode: it rejoins as a replica by pg_rewind)
   promote <node>                          promote a replica; one etcd transaction for its shard
   rejoin <node>                           pg_rewind a replaced primary back in as a replica
+  switchover <shard> [candidate]          Patroni mode: planned switchover of a shard
   stop-etcd | start-etcd
   restart-apps                            restart origin and edge
 
 common: --state-dir DIR (default <repo>/.firstclick)
+--ha: default from $${HA_ENV} (manual when unset): FIRSTCLICK_HA=patroni npm run dev
 --serve: stay in the foreground; Ctrl-C or SIGTERM stops everything.`;
 
 function log(line: string): void {
@@ -63,6 +68,7 @@ function formatStatus(status: ClusterStatus): string {
     for (const s of h.streaming) lines.push(`        └ streaming to ${s.name} (${s.state})`);
   }
   lines.push("");
+  if (status.patroni) lines.push(...formatPatroniStatus(status.patroni), "");
   if (status.topology) {
     lines.push(`etcd topology (revision ${status.topology.version})`);
     for (const [shard, t] of Object.entries(status.topology.shards)) {
@@ -106,7 +112,24 @@ const NODE_VERBS = new Set([
   "promote",
   "rejoin",
 ]);
-const VERBS = new Set([...NODE_VERBS, "down", "status", "stop-etcd", "start-etcd", "restart-apps"]);
+const VERBS = new Set([
+  ...NODE_VERBS,
+  "down",
+  "status",
+  "stop-etcd",
+  "start-etcd",
+  "restart-apps",
+  "switchover",
+]);
+
+function haOption(value: string | undefined): HaMode | undefined {
+  // The flag wins; the env var lets `npm run dev` default to Patroni.
+  const ha = value ?? (process.env[HA_ENV] || undefined);
+  if (ha === undefined || ha === "manual" || ha === "patroni") return ha;
+  throw new UsageError(
+    `${value === undefined ? HA_ENV : "--ha"} must be manual or patroni, got ${ha}`,
+  );
+}
 
 function intOption(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
@@ -180,6 +203,7 @@ async function main(argv: string[]): Promise<number> {
       replicas: { type: "string" },
       "base-port": { type: "string" },
       durability: { type: "string" },
+      ha: { type: "string" },
       redis: { type: "boolean" },
       "no-apps": { type: "boolean" },
       serve: { type: "boolean" },
@@ -204,6 +228,7 @@ async function main(argv: string[]): Promise<number> {
       replicas: intOption(values.replicas, "replicas"),
       basePort: intOption(values["base-port"], "base-port"),
       durability,
+      ha: haOption(values.ha),
       // Unset: redis only when a STRATEGY asks for it.
       redis: values.redis ? true : undefined,
       apps: values["no-apps"] ? false : undefined,
@@ -259,6 +284,15 @@ async function main(argv: string[]): Promise<number> {
     case "start-etcd":
       await cluster.startEtcd();
       return 0;
+    case "switchover": {
+      const shard = positionals[1];
+      if (!shard) throw new UsageError("switchover needs a shard id, e.g. `switchover s0`");
+      const result = await cluster.switchover(shard, positionals[2]);
+      console.log(
+        `switchover ${shard}: ${result.from} → ${result.to} (Patroni answered in ${result.answeredMs} ms, settled in ${result.settledMs} ms)`,
+      );
+      return 0;
+    }
     case "restart-apps":
       await cluster.restartApps();
       return 0;

@@ -22,6 +22,24 @@ import {
 import { findBinaries } from "./binaries.ts";
 import { etcdArgs, readPrefix, startEtcd, waitForEtcd, withEtcd } from "./etcd.ts";
 import {
+  checkPatroniPorts,
+  type HaMode,
+  type PatroniUpOptions,
+  patroniDataDir,
+  patroniKill,
+  patroniPorts,
+  patroniRestart,
+  patroniStatuses,
+  patroniSwitchover,
+  patroniTopology,
+  preparePatroni,
+  type ShardPatroniStatus,
+  startPatroniShardFor,
+  stopPatroni,
+  stopPatroniLeftovers,
+  writePatroniRing,
+} from "./ha.ts";
+import {
   type AppEnv,
   type Layout,
   type NodeLayout,
@@ -30,6 +48,7 @@ import {
   type ServiceLayout,
   writeLayout,
 } from "./layout.ts";
+import type { SwitchoverResult } from "./patroni/index.ts";
 import { nodeId, nodeIndex, portLayout, shardId } from "./ports.ts";
 import {
   createDatabase,
@@ -105,6 +124,13 @@ export interface UpOptions {
   basePort?: number;
   durability?: Durability;
   /**
+   * `manual` (default): this tool promotes on request. `patroni`: each shard is a Patroni scope
+   * that fails over by itself; the origin follows Patroni's keys (see ha.ts and the README).
+   */
+  ha?: HaMode;
+  /** Patroni mode: ttl / loopWait / retryTimeout (defaults 5 / 1 / 2). */
+  patroni?: PatroniUpOptions;
+  /**
    * Start a redis-server (for STRATEGY=redis). Default: only when a STRATEGY in `env`,
    * `originEnv` or `edgeEnv` includes `redis`.
    */
@@ -165,6 +191,8 @@ export interface ClusterStatus {
   origin: ServiceStatus | null;
   edge: ServiceStatus | null;
   redis: ServiceStatus | null;
+  /** Patroni mode: Patroni's view of each shard; null in the manual mode. */
+  patroni: ShardPatroniStatus[] | null;
 }
 
 function errorMessage(error: unknown): string {
@@ -205,6 +233,7 @@ function layoutPorts(layout: Layout): { port: number; what: string }[] {
     ports.push({ port: layout.ports.edgeDirect, what: "edge direct socket" });
   }
   if (layout.redis) ports.push({ port: layout.redis.port, what: "redis" });
+  ports.push(...patroniPorts(layout));
   return ports;
 }
 
@@ -226,6 +255,8 @@ async function cleanupLeftovers(stateDir: string, log: (line: string) => void): 
     log("stopping the previous run's processes (from its layout.json)");
     await Cluster.fromLayout(old, log).down();
   }
+  // Patroni members the old layout did not record (crash during a Patroni bootstrap).
+  await stopPatroniLeftovers(stateDir, log);
   // A postmaster the old layout did not record (crash between start and save).
   const pgDir = join(stateDir, "pg");
   if (existsSync(pgDir)) {
@@ -256,6 +287,11 @@ export async function up(options: UpOptions = {}): Promise<Cluster> {
   const ports = portLayout(options.basePort);
   const withRedis = options.redis ?? strategyNeedsRedis(options);
   if (shards * (1 + replicas) > 30) throw new Error("at most 30 PostgreSQL nodes per cluster");
+  const ha = options.ha ?? "manual";
+  if (ha === "patroni") {
+    if (replicas < 1) throw new Error("Patroni mode needs at least one replica per shard");
+    checkPatroniPorts(options.basePort ?? null, shards * (1 + replicas));
+  }
 
   await mkdir(stateDir, { recursive: true });
   await cleanupLeftovers(stateDir, log);
@@ -289,7 +325,8 @@ export async function up(options: UpOptions = {}): Promise<Cluster> {
         pg: {
           host: "127.0.0.1",
           port: pgPort,
-          dataDir: join(stateDir, "pg", id),
+          dataDir:
+            ha === "patroni" ? patroniDataDir(stateDir, shardId(s), id) : join(stateDir, "pg", id),
           log: join(logs, `pg-${id}.log`),
           url: databaseUrl(pgPort),
           process: null,
@@ -320,6 +357,8 @@ export async function up(options: UpOptions = {}): Promise<Cluster> {
     shards,
     replicas,
     durability: options.durability ?? "async",
+    ha,
+    patroni: null,
     etcdPrefix: options.etcdPrefix ?? DEFAULT_ETCD_PREFIX,
     vnodes: options.vnodes ?? DEFAULT_VNODES,
     binaries,
@@ -359,6 +398,13 @@ export async function up(options: UpOptions = {}): Promise<Cluster> {
   };
 
   await checkPortsFree(layoutPorts(layout));
+  if (ha === "patroni") {
+    layout.patroni = await preparePatroni(layout, {
+      timings: options.patroni,
+      install: options.install,
+      log,
+    });
+  }
   const cluster = Cluster.fromLayout(layout, log);
   const pg = cluster.pgContext();
   await makePgDir(pg, logs);
@@ -378,7 +424,13 @@ export async function up(options: UpOptions = {}): Promise<Cluster> {
     // The edge needs nothing else to start and is the slowest: start it first, wait for it last.
     const edgeDaemon = layout.apps.edge ? cluster.spawnService("edge") : null;
     const shardTasks = shardIds(layout).map(async (shard) => {
-      await cluster.createShard(shard);
+      if (ha === "patroni") {
+        // Patroni keeps its state in etcd from the first moment.
+        await etcdTask;
+        await startPatroniShardFor(cluster, shard, log);
+      } else {
+        await cluster.createShard(shard);
+      }
       phase(`shard ${shard} (PostgreSQL)`, started);
       const nodes = layout.nodes.filter((n) => n.shard === shard && n.gateway);
       if (nodes.length === 0) return;
@@ -598,6 +650,8 @@ export class Cluster {
 
   /** Writes the whole topology (ring + every shard) in one transaction. */
   async writeTopology(): Promise<void> {
+    // Patroni mode: the ring only; the shards' nodes are Patroni's own keys.
+    if (this.current.ha === "patroni") return writePatroniRing(this.current);
     const values = topologyValues(this.current);
     await withEtcd(this.current, async (client) => {
       await client.delete().prefix(this.current.etcdPrefix).exec();
@@ -613,6 +667,7 @@ export class Cluster {
 
   /** The topology as etcd holds it, validated with core's schema; version = etcd revision. */
   async topology(): Promise<TopologySnapshot> {
+    if (this.current.ha === "patroni") return patroniTopology(this.current);
     const { revision, entries } = await readPrefix(this.current, this.current.etcdPrefix);
     return readTopology(entries, revision, this.current.etcdPrefix);
   }
@@ -633,6 +688,9 @@ export class Cluster {
     } else {
       topologyError = "etcd is not running";
     }
+    // Patroni mode: Patroni's view first (it also refreshes the layout's roles).
+    const patroni =
+      this.current.ha === "patroni" && etcdAlive ? await patroniStatuses(this.current) : null;
     const nodes = await Promise.all(
       this.current.nodes.map(async (node): Promise<NodeStatus> => {
         const alive = isAlive(node.pg.process);
@@ -678,6 +736,7 @@ export class Cluster {
       origin: svc(this.current.apps.origin),
       edge: svc(this.current.apps.edge),
       redis: svc(this.current.redis),
+      patroni,
     };
   }
 
@@ -706,6 +765,8 @@ export class Cluster {
    */
   async kill(id: string): Promise<void> {
     await this.reload();
+    // Patroni mode: its Patroni dies with it (a crashed machine), and Patroni fails over.
+    if (this.current.ha === "patroni") return patroniKill(this, id);
     const node = this.node(id);
     await killNode(node);
     node.pg.process = null;
@@ -715,6 +776,8 @@ export class Cluster {
   /** Starts a stopped or killed node again in its current role (crash recovery included). */
   async restartNode(id: string): Promise<void> {
     await this.reload();
+    // Patroni mode: Patroni decides the role; a former leader rejoins by pg_rewind.
+    if (this.current.ha === "patroni") return patroniRestart(this, id);
     const node = this.node(id);
     if (node.role === "detached") {
       throw new Error(
@@ -742,6 +805,7 @@ export class Cluster {
    */
   async promote(id: string): Promise<{ revision: number }> {
     await this.reload();
+    this.refuseInPatroniMode("promote", "use switchover <shard> [candidate]");
     const node = this.node(id);
     if (node.role !== "replica") throw new Error(`${id} is not a replica (role ${node.role})`);
     if (!isAlive(node.pg.process)) throw new Error(`${id} is not running: restartNode it first`);
@@ -773,6 +837,7 @@ export class Cluster {
    */
   async rejoin(id: string): Promise<{ revision: number }> {
     await this.reload();
+    this.refuseInPatroniMode("rejoin", "use restart-node: Patroni rewinds it");
     const node = this.node(id);
     if (node.role !== "detached") {
       throw new Error(
@@ -800,6 +865,24 @@ export class Cluster {
     );
     await this.ensureGateway(node);
     return this.publishShard(node.shard);
+  }
+
+  private refuseInPatroniMode(verb: string, instead: string): void {
+    if (this.current.ha === "patroni") {
+      throw new Error(`${verb} is for the manual mode; Patroni manages this cluster: ${instead}`);
+    }
+  }
+
+  /**
+   * Patroni mode: a planned switchover of `shard` to `candidate` (or the replica Patroni picks).
+   * Resolves once the old leader streams from the new one.
+   */
+  async switchover(shard: string, candidate?: string): Promise<SwitchoverResult> {
+    await this.reload();
+    if (this.current.ha !== "patroni") {
+      throw new Error("switchover is for Patroni mode (up --ha patroni); use promote");
+    }
+    return patroniSwitchover(this, shard, candidate);
   }
 
   /** Rewrites one shard's primary + replicas in one transaction (compare-and-swap). */
@@ -892,13 +975,21 @@ export class Cluster {
       ...layout.nodes.map((n) => app(n.gateway)),
     ]);
     const pg = this.pgContext();
+    // Patroni stops its PostgreSQL and releases its leader key: etcd goes last in that mode.
+    const databases =
+      layout.ha === "patroni"
+        ? stopPatroni(layout)
+        : settleAll(
+            layout.nodes.map(async (node) => {
+              await stopNode(pg, node);
+              node.pg.process = null;
+            }),
+          );
     await settleAll([
-      ...layout.nodes.map(async (node) => {
-        await stopNode(pg, node);
-        node.pg.process = null;
-      }),
+      databases,
       app(layout.redis),
       (async () => {
+        if (layout.ha === "patroni") await databases.catch(() => {});
         await stopProcess(layout.etcd.process, { graceMs: 3_000 });
         layout.etcd.process = null;
       })(),

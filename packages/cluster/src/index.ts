@@ -15,7 +15,16 @@ export {
   up,
 } from "./cluster.ts";
 export { type EtcdEntry, readPrefix } from "./etcd.ts";
+export {
+  HA_ENV,
+  type HaMode,
+  type PatroniUpOptions,
+  patroniNamespace,
+  restApiPort,
+  type ShardPatroniStatus,
+} from "./ha.ts";
 export type { AppEnv, Layout, NodeLayout, ServiceLayout } from "./layout.ts";
+export type { SwitchoverResult } from "./patroni/index.ts";
 export { MAX_NODES, type PortLayout, portLayout } from "./ports.ts";
 export { type Durability, PG_DATABASE, PG_USER, withSql } from "./postgres.ts";
 export { isAlive, type ProcessRef, poll } from "./processes.ts";

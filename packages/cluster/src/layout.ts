@@ -6,6 +6,7 @@ import { existsSync } from "node:fs";
 import { readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
+import { HA_MODES, PatroniLayoutSchema } from "./ha-layout.ts";
 import type { ProcessRef } from "./processes.ts";
 
 export const LAYOUT_FILE = "layout.json";
@@ -77,6 +78,10 @@ export const LayoutSchema = z.object({
   shards: z.number().int(),
   replicas: z.number().int(),
   durability: z.enum(["async", "remote_apply"]),
+  /** `manual`: this tool promotes; `patroni`: Patroni manages every shard (see ha.ts). */
+  ha: z.enum(HA_MODES).default("manual"),
+  /** Patroni mode only: the scopes and their members. In that mode a node's `pg.process` is its Patroni. */
+  patroni: PatroniLayoutSchema.nullable().default(null),
   etcdPrefix: z.string(),
   vnodes: z.number().int(),
   binaries: z.object({
