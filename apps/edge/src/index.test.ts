@@ -193,6 +193,17 @@ describe("pass-through to the origin", () => {
     expect(log.length).toBeGreaterThan(0);
   });
 
+  it("sets the client-IP header from CF-Connecting-IP, never from the client", async () => {
+    const spoofed = { "x-firstclick-client-ip": "6.6.6.6" };
+    const withIp = await worker("/api/links", {
+      headers: { ...spoofed, "cf-connecting-ip": "203.0.113.7" },
+    });
+    expect(((await withIp.json()) as { clientIp: string }).clientIp).toBe("203.0.113.7");
+    const edge = testEdge({ prefix: newPrefix() });
+    const without = await edge.fetch("/api/links", { headers: spoofed });
+    expect(((await without.json()) as { clientIp: string | null }).clientIp).toBeNull();
+  });
+
   it.each(["/", "/api", "/api/openapi.json"])("%s goes to the origin", async (path) => {
     const res = await worker(path);
     expect(res.status).toBe(201);

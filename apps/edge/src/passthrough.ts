@@ -1,6 +1,9 @@
 import { PROBLEM } from "./pages.ts";
 import type { Fetcher } from "./upstream.ts";
 
+/** The header the origin reads the client's IP from (its CLIENT_IP_HEADER). */
+export const CLIENT_IP_HEADER = "x-firstclick-client-ip";
+
 // RFC 9110 §7.6.1: meaningful for one connection only, never forwarded.
 const HOP_BY_HOP = [
   "connection",
@@ -39,6 +42,11 @@ export async function passThrough(
   const headers = new Headers(request.headers);
   stripHopByHop(headers);
   headers.delete("host");
+  // The origin keys its create rate limit by this header (docs/architecture.md): always ours,
+  // never the client's. CF-Connecting-IP is set by Cloudflare (by miniflare locally).
+  headers.delete(CLIENT_IP_HEADER);
+  const clientIp = request.headers.get("cf-connecting-ip");
+  if (clientIp) headers.set(CLIENT_IP_HEADER, clientIp);
   headers.set("x-forwarded-host", url.host);
   headers.set("x-forwarded-proto", url.protocol.slice(0, -1));
   const hasBody = request.method !== "GET" && request.method !== "HEAD";

@@ -110,6 +110,7 @@ export async function startFixtureServer(port = 0): Promise<FixtureServer> {
           cookie: req.headers.cookie ?? null,
           connection: req.headers.connection ?? null,
           forwardedHost: req.headers["x-forwarded-host"] ?? null,
+          clientIp: req.headers["x-firstclick-client-ip"] ?? null,
           body,
         }),
       );
