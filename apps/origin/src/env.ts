@@ -60,6 +60,8 @@ const EnvSchema = z
       (p) => p ?? DEFAULT_ETCD_PREFIX,
     ),
     TOPOLOGY_SOURCE: optional(z.enum(["manual", "patroni"])).transform((s) => s ?? "manual"),
+    // TOPOLOGY_SOURCE=patroni: Patroni's etcd namespace (default `<ETCD_PREFIX>patroni/`).
+    PATRONI_NAMESPACE: optional(z.string().startsWith("/", "PATRONI_NAMESPACE starts with /")),
     TOPOLOGY_SNAPSHOT_FILE: optional(z.string().min(1)),
     PG_USER: optional(z.string().min(1)).transform((u) => u ?? "firstclick"),
     PG_PASSWORD: optional(z.string()),
@@ -102,6 +104,13 @@ const EnvSchema = z
     REDIS_URL: optional(z.string().regex(/^rediss?:\/\//, "a redis:// URL")),
   })
   .superRefine((env, ctx) => {
+    if (env.PATRONI_NAMESPACE && !env.PATRONI_NAMESPACE.startsWith(env.ETCD_PREFIX)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["PATRONI_NAMESPACE"],
+        message: `must lie under ETCD_PREFIX (${env.ETCD_PREFIX}): the origin watches one prefix`,
+      });
+    }
     if (env.EDGE_URL && !env.INTERNAL_SECRET) {
       ctx.addIssue({
         code: "custom",

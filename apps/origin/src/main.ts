@@ -1,7 +1,14 @@
-import { loadEnv } from "./env.ts";
+import { loadEnv, type OriginEnv } from "./env.ts";
 import { startOrigin } from "./server.ts";
 
-const env = loadEnv();
+let env: OriginEnv;
+try {
+  env = loadEnv();
+} catch (error) {
+  // One line naming every bad variable, no stack: it is a configuration problem, not a bug.
+  console.error(error instanceof Error ? error.message : String(error));
+  process.exit(2);
+}
 const origin = await startOrigin(env);
 console.log(`origin listening on ${origin.url}`);
 

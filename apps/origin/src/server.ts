@@ -9,6 +9,7 @@ import { PgLinkStore } from "./links/pg-store.ts";
 import { RedisWriteTracker } from "./links/redis-tracker.ts";
 import { TokenBucketLimiter } from "./rate-limit.ts";
 import { EtcdTopologySource } from "./topology/etcd-source.ts";
+import { defaultPatroniNamespace, PatroniTopologySource } from "./topology/patroni-source.ts";
 import { EdgePublisher } from "./topology/publisher.ts";
 import { readSnapshotFile, SnapshotFileWriter } from "./topology/snapshot-file.ts";
 import type { TopologySource } from "./topology/source.ts";
@@ -133,7 +134,12 @@ export async function startOrigin(
       log,
     });
   } else {
-    throw new Error("TOPOLOGY_SOURCE=patroni is not implemented yet; use manual");
+    source = new PatroniTopologySource({
+      endpoints: env.ETCD_ENDPOINTS,
+      prefix: env.ETCD_PREFIX,
+      namespace: env.PATRONI_NAMESPACE ?? defaultPatroniNamespace(env.ETCD_PREFIX),
+      log,
+    });
   }
   source.start({
     snapshot: (s) => state.apply(s),

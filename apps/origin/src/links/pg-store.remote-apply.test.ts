@@ -2,12 +2,15 @@ import { join } from "node:path";
 import { type Cluster, defaultStateDir, up, withSql } from "@firstclick/cluster";
 import type { TopologyNode } from "@firstclick/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadEnv } from "../env.ts";
+import { startOrigin } from "../server.ts";
 import { PgLinkStore } from "./pg-store.ts";
 import { type NewLink, ReplicationTimeoutError, type ShardPrimary } from "./store.ts";
 
 // One shard, primary + replica, the cluster in remote_apply mode (synchronous_standby_names set).
 const BASE_PORT = 23_200;
 const TIMEOUT_MS = 1_000;
+const ORIGIN_PORT = 23_290;
 
 let cluster: Cluster;
 let store: PgLinkStore;
@@ -103,5 +106,50 @@ describe("DURABILITY=remote_apply", () => {
     // And the same code can be created again, now confirmed.
     await store.create(primary(), newLink("raLost1"));
     expect(await row("s0n1", "raLost1")).not.toBeNull();
+  });
+});
+
+describe("DURABILITY=remote_apply through the API", () => {
+  it("a create with no replica applying answers 503 + Retry-After within the bound, nothing created", async () => {
+    const origin = await startOrigin(
+      loadEnv({
+        ORIGIN_PORT: String(ORIGIN_PORT),
+        ETCD_ENDPOINTS: cluster.urls.etcd,
+        DURABILITY: "remote_apply",
+        REMOTE_APPLY_TIMEOUT_MS: String(TIMEOUT_MS),
+        CREATE_RATE_LIMIT_PER_MINUTE: "0",
+      }),
+      { log: () => {} },
+    );
+    const post = (alias: string) =>
+      fetch(`${origin.url}/api/links`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ url: "https://example.com/", alias }),
+      });
+    try {
+      expect((await post("ra-api-ok")).status).toBe(201);
+      expect(await row("s0n1", "ra-api-ok")).not.toBeNull();
+
+      await cluster.pauseReplay("s0n1");
+      try {
+        const started = Date.now();
+        const res = await post("ra-api-lost");
+        expect(res.status).toBe(503);
+        expect(Date.now() - started).toBeLessThan(TIMEOUT_MS + 4_000);
+        expect(res.headers.get("retry-after")).toBe("5");
+        expect(res.headers.get("set-cookie")).toBeNull();
+        const problem = (await res.json()) as { type: string; detail: string };
+        expect(problem.type).toBe("tag:firstclick,2026:replication-timeout");
+        expect(problem.detail).toContain("nothing was created");
+        expect(await row("s0n0", "ra-api-lost")).toBeNull();
+      } finally {
+        await cluster.resumeReplay("s0n1");
+      }
+      // The alias was freed by the compensation: the retry the 503 asked for succeeds.
+      expect((await post("ra-api-lost")).status).toBe(201);
+    } finally {
+      await origin.close();
+    }
   });
 });

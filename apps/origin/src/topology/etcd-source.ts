@@ -1,4 +1,4 @@
-import { snapshotFromEtcd, TopologyError } from "@firstclick/core";
+import { snapshotFromEtcd, TopologyError, type TopologySnapshot } from "@firstclick/core";
 import { Etcd3, type Watcher } from "etcd3";
 import type { TopologySink, TopologySource } from "./source.ts";
 
@@ -24,6 +24,12 @@ export interface EtcdTopologySourceOptions {
   maxBackoffMs?: number;
   /** Per call (the read) and per connection attempt. */
   callTimeoutMs?: number;
+  /**
+   * Turns the keys under the prefix (read at `revision`) into a snapshot; throws TopologyError
+   * when they do not form one. Default: the manual mode's keys (core's snapshotFromEtcd). The
+   * Patroni source (patroni-source.ts) builds from Patroni's keys instead.
+   */
+  build?: (kvs: Record<string, string>, revision: number) => TopologySnapshot;
 }
 
 function describe(error: unknown): string {
@@ -48,6 +54,7 @@ export class EtcdTopologySource implements TopologySource {
       initialBackoffMs: 250,
       maxBackoffMs: 5_000,
       callTimeoutMs: 2_000,
+      build: (kvs, revision) => snapshotFromEtcd(kvs, revision, options.prefix),
       ...options,
     };
   }
@@ -124,7 +131,7 @@ export class EtcdTopologySource implements TopologySource {
     const kvs: Record<string, string> = {};
     for (const kv of response.kvs) kvs[kv.key.toString("utf8")] = kv.value.toString("utf8");
     try {
-      const snapshot = snapshotFromEtcd(kvs, revision, this.#o.prefix);
+      const snapshot = this.#o.build(kvs, revision);
       this.#lastTopologyError = null;
       this.#sink?.snapshot(snapshot);
     } catch (error) {
