@@ -59,6 +59,33 @@ describe("up with the apps", () => {
     }
   });
 
+  it("the origin publishes etcd's topology to the edge (secret and URLs wired)", async () => {
+    const edge = cluster.urls.edge;
+    expect(edge).not.toBeNull();
+    const { version } = await cluster.topology();
+    await poll(
+      async () => ((await health(edge ?? "")).body.topologyVersion === version ? true : undefined),
+      { timeoutMs: 20_000, what: `the edge to hold topology version ${version}` },
+    );
+  });
+
+  it("a link created through the edge redirects on the creator's first click", async () => {
+    const edge = cluster.urls.edge ?? "";
+    const created = await fetch(`${edge}/api/links`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ url: "https://example.com/first-click" }),
+    });
+    expect(created.status).toBe(201);
+    const { code } = (await created.json()) as { code: string };
+    const cookie = (created.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+    expect(cookie).toMatch(/^ryow_until=/);
+    const click = await fetch(`${edge}/${code}`, { redirect: "manual", headers: { cookie } });
+    expect(click.status).toBe(302);
+    expect(click.headers.get("location")).toBe("https://example.com/first-click");
+    expect(click.headers.get("x-firstclick-route")).toMatch(/^primary; shard=s[01]$/);
+  });
+
   it("a killed node's gateway keeps running and reports the database as down (503)", async () => {
     const node = cluster.node("s1n1");
     await cluster.kill("s1n1");
