@@ -9,7 +9,10 @@ try {
   console.error(error instanceof Error ? error.message : String(error));
   process.exit(2);
 }
-const origin = await startOrigin(env);
+const origin = await startOrigin(env).catch((error: unknown) => {
+  console.error(`origin: cannot start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});
 console.log(`origin listening on ${origin.url}`);
 
 let stopping = false;
