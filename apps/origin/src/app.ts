@@ -263,13 +263,16 @@ export function createOriginApp(deps: OriginDeps) {
       ...(config.ryowSecret ? { secret: config.ryowSecret } : {}),
     });
 
-  const track = (code: string) => {
+  const track = async (code: string): Promise<void> => {
     if (!deps.tracker) return;
-    // Best effort and not awaited by the client: a Redis outage degrades RYOW for the redis
-    // strategy, it does not fail a create that already committed.
-    deps.tracker.track(code).catch((error: unknown) => {
+    // Awaited before answering, so the creator's first click cannot overtake the key (the redis
+    // strategy's only promise); the tracker bounds it with a short timeout. Best effort: a Redis
+    // outage degrades RYOW for the redis strategy, it does not fail a write already committed.
+    try {
+      await deps.tracker.track(code);
+    } catch (error) {
       logError(`ryow tracking of ${code} failed: ${describe(error)}`);
-    });
+    }
   };
 
   const unavailable = (detail: string, type: string = PROBLEM.shardUnavailable): Response =>
@@ -463,7 +466,7 @@ export function createOriginApp(deps: OriginDeps) {
         }
         continue;
       }
-      track(code);
+      await track(code);
       c.header("set-cookie", await ryowCookie());
       c.header("location", `/api/links/${code}`);
       return c.json({ ...view(created), editToken }, 201);
@@ -543,7 +546,7 @@ export function createOriginApp(deps: OriginDeps) {
     const updated = await guarded(`update ${code}`, () => store.update(found.at, code, changes));
     if (updated instanceof Response) return updated;
     if (!updated) return gone({ ...found.link, deletedAt: found.link.deletedAt ?? now() });
-    track(code);
+    await track(code);
     c.header("set-cookie", await ryowCookie());
     return c.json(view(updated), 200);
   });
@@ -561,7 +564,7 @@ export function createOriginApp(deps: OriginDeps) {
     const deleted = await guarded(`delete ${code}`, () => store.softDelete(found.at, code));
     if (deleted instanceof Response) return deleted;
     if (!deleted) return gone({ ...found.link, deletedAt: found.link.deletedAt ?? now() });
-    track(code);
+    await track(code);
     c.header("set-cookie", await ryowCookie());
     return c.body(null, 204);
   });

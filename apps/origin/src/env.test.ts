@@ -44,6 +44,7 @@ describe("loadEnv", () => {
     [{ STRATEGY: "redis" }, "REDIS_URL"],
     [{ STRATEGY: "magic" }, "STRATEGY"],
     [{ ADMIN_KEY: "short" }, "ADMIN_KEY"],
+    [{ ADMIN_KEY: "long enough but has spaces" }, "ADMIN_KEY"],
     [{ PUBLIC_BASE_URL: "ftp://x" }, "PUBLIC_BASE_URL"],
     [{ RYOW_WINDOW_SECONDS: "-1" }, "RYOW_WINDOW_SECONDS"],
   ])("rejects %o naming %s", (source, name) => {

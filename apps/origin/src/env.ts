@@ -83,7 +83,13 @@ const EnvSchema = z
     RYOW_SECRET: optional(z.string()),
     // Accepted for symmetry with the edge (which verifies with both); the origin only signs.
     RYOW_PREVIOUS_SECRET: optional(z.string()),
-    ADMIN_KEY: optional(z.string().min(16, "ADMIN_KEY must be at least 16 characters")),
+    // Sent as `Authorization: Bearer <ADMIN_KEY>`, so limited to RFC 6750 token characters.
+    ADMIN_KEY: optional(
+      z
+        .string()
+        .min(16, "ADMIN_KEY must be at least 16 characters")
+        .regex(/^[A-Za-z0-9._~+/=-]+$/, "ADMIN_KEY may use only A-Z a-z 0-9 . _ ~ + / = -"),
+    ),
     DURABILITY: optional(z.enum(["async", "remote_apply"])).transform((d) => d ?? "async"),
     REMOTE_APPLY_TIMEOUT_MS: optional(z.coerce.number().int().min(100).max(60_000)).transform(
       (ms) => ms ?? 3_000,

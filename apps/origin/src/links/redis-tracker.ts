@@ -6,6 +6,12 @@ import type { WriteTracker } from "../app.ts";
  * `SET ryow:<code> 1 EX <window>`; the edge does `GET ryow:<code>` on every redirect. Best effort
  * with a short timeout: the write already committed, so a Redis outage only loses the RYOW hint.
  */
+/**
+ * The longest a create or edit waits for its SET (the app awaits it before answering, so the
+ * creator's click cannot overtake the key). A local Redis answers in well under 1 ms.
+ */
+export const TRACK_TIMEOUT_MS = 250;
+
 export class RedisWriteTracker implements WriteTracker {
   readonly #client: ReturnType<typeof createClient>;
   readonly #ttlSeconds: number;
@@ -33,10 +39,11 @@ export class RedisWriteTracker implements WriteTracker {
     this.#client.connect().catch(() => {});
   }
 
+  /** Rejects when Redis is disconnected (at once) or does not answer within TRACK_TIMEOUT_MS. */
   async track(code: string): Promise<void> {
-    await this.#client.set(`ryow:${code}`, "1", {
-      expiration: { type: "EX", value: this.#ttlSeconds },
-    });
+    await this.#client
+      .withAbortSignal(AbortSignal.timeout(TRACK_TIMEOUT_MS))
+      .set(`ryow:${code}`, "1", { expiration: { type: "EX", value: this.#ttlSeconds } });
   }
 
   async close(): Promise<void> {
