@@ -79,7 +79,10 @@ beforeAll(async () => {
   cluster = await up({
     stateDir: join(defaultStateDir(), "redirect-path-test"),
     shards: 2,
-    replicas: 2,
+    // One replica per shard: with two, the cluster's parallel pg_basebackups of one primary
+    // sometimes fail ("requested WAL segment … has already been removed"). With its only
+    // replica's gateway down, a shard is read from its primary: the failover path is the same.
+    replicas: 1,
     basePort: BASE_PORT,
     apps: { origin: false },
     // A dead gateway costs at most this much before the next node is tried.
@@ -157,10 +160,12 @@ describe("redirects through real gateways and PostgreSQL", () => {
       await cluster.restartNode(victim.id); // brings its gateway back
     }
     expect(Object.fromEntries(statuses)).toEqual({ 302: N });
-    // Shard s0 kept being served by its other replica (or its primary) the whole time.
+    // Shard s0 kept being served (by its primary once its replica's gateway was gone).
     expect((routes.get("replica; shard=s0") ?? 0) + (routes.get("primary; shard=s0") ?? 0)).toBe(
       N / 2,
     );
+    // Every s0 redirect after the stop (request 50 on) failed over to the primary.
+    expect(routes.get("primary; shard=s0") ?? 0).toBeGreaterThanOrEqual((N - 50) / 2);
   });
 
   it("replay paused on the replicas: a new link is 404 without the cookie, 302 with it", async () => {
