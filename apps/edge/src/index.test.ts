@@ -122,6 +122,18 @@ describe("PUT/GET /_internal/topology", () => {
     ]);
   });
 
+  it("GET answers {version: null} while no snapshot exists anywhere", async () => {
+    const edge = testEdge({
+      prefix: newPrefix(),
+      cold: true,
+      env: { TOPOLOGY: env.EMPTY_TOPOLOGY },
+    });
+    const res = await edge.fetch("/_internal/topology", { headers: AUTH });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ version: null });
+    expect(await (await edge.fetch("/health")).json()).toEqual({ ok: true, topologyVersion: null });
+  });
+
   it("other methods on the topology route are 405", async () => {
     const res = await worker("/_internal/topology", { method: "DELETE", headers: AUTH });
     expect(res.status).toBe(405);
