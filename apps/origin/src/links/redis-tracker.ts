@@ -27,6 +27,8 @@ export class RedisWriteTracker implements WriteTracker {
       },
       // Fail fast instead of queueing commands while disconnected.
       disableOfflineQueue: true,
+      // While Redis is stalled, commands past their timeout still wait for a reply: cap them.
+      commandsQueueMaxLength: 1_000,
     });
     // node-redis emits 'error' on every failed (re)connect: without a listener it would crash.
     this.#client.on("error", (error: unknown) => {
@@ -41,9 +43,25 @@ export class RedisWriteTracker implements WriteTracker {
 
   /** Rejects when Redis is disconnected (at once) or does not answer within TRACK_TIMEOUT_MS. */
   async track(code: string): Promise<void> {
-    await this.#client
-      .withAbortSignal(AbortSignal.timeout(TRACK_TIMEOUT_MS))
-      .set(`ryow:${code}`, "1", { expiration: { type: "EX", value: this.#ttlSeconds } });
+    const set = this.#client.set(`ryow:${code}`, "1", {
+      expiration: { type: "EX", value: this.#ttlSeconds },
+    });
+    // node-redis' own timeout and abortSignal stop applying once a command is written to the
+    // socket, so a stalled Redis would hold the create forever: race our own timer instead.
+    // The SET itself stays queued (bounded by commandsQueueMaxLength); its late outcome is moot.
+    set.catch(() => {});
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`redis did not answer within ${TRACK_TIMEOUT_MS} ms`)),
+        TRACK_TIMEOUT_MS,
+      );
+    });
+    try {
+      await Promise.race([set, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async close(): Promise<void> {
