@@ -215,9 +215,15 @@ describe("POST /api/links", () => {
     expect(memory.count()).toBe(1);
   });
 
-  it("tells the write tracker (redis strategy) about creates", async () => {
+  it("tells the write tracker (redis strategy) about creates before answering", async () => {
     const tracked: string[] = [];
-    const { app } = setup({ tracker: { track: async (code) => void tracked.push(code) } });
+    const slowTracker = {
+      track: async (code: string) => {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        tracked.push(code);
+      },
+    };
+    const { app } = setup({ tracker: slowTracker });
     const body = await created(app, { url: "https://example.com/" });
     expect(tracked).toEqual([body.code]);
   });
@@ -227,7 +233,6 @@ describe("POST /api/links", () => {
       tracker: { track: () => Promise.reject(new Error("redis down")) },
     });
     await created(app, { url: "https://example.com/" });
-    await new Promise((resolve) => setImmediate(resolve));
     expect(errors.join("\n")).toContain("redis down");
   });
 });
