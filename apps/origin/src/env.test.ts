@@ -16,8 +16,10 @@ describe("loadEnv", () => {
       DURABILITY: "async",
       REMOTE_APPLY_TIMEOUT_MS: 3_000,
       CREATE_RATE_LIMIT_PER_MINUTE: 120,
+      CLIENT_IP_HEADER: "x-firstclick-client-ip",
       STRATEGY: ["cookie"],
     });
+    expect(loadEnv({ CLIENT_IP_HEADER: "none" }).CLIENT_IP_HEADER).toBeUndefined();
   });
 
   it("parses lists, the session window and empty values as unset", () => {
@@ -25,7 +27,7 @@ describe("loadEnv", () => {
       ETCD_ENDPOINTS: "http://127.0.0.1:1, http://127.0.0.1:2/",
       RYOW_WINDOW_SECONDS: "session",
       PUBLIC_BASE_URL: "https://fc.example/",
-      CLIENT_IP_HEADER: "X-Firstclick-Client-IP",
+      CLIENT_IP_HEADER: "X-Real-IP",
       ADMIN_KEY: "",
       STRATEGY: "cookie,redis",
       REDIS_URL: "redis://127.0.0.1:6380",
@@ -33,7 +35,7 @@ describe("loadEnv", () => {
     expect(env.ETCD_ENDPOINTS).toEqual(["http://127.0.0.1:1", "http://127.0.0.1:2"]);
     expect(env.RYOW_WINDOW_SECONDS).toBe("session");
     expect(env.PUBLIC_BASE_URL).toBe("https://fc.example");
-    expect(env.CLIENT_IP_HEADER).toBe("x-firstclick-client-ip");
+    expect(env.CLIENT_IP_HEADER).toBe("x-real-ip");
     expect(env.ADMIN_KEY).toBeUndefined();
   });
 

@@ -98,14 +98,16 @@ const EnvSchema = z
     CREATE_RATE_LIMIT_PER_MINUTE: optional(z.coerce.number().int().min(0).max(1_000_000)).transform(
       (n) => n ?? 120,
     ),
-    // Name of a header that a trusted proxy in front of the origin sets to the client's IP,
-    // overwriting whatever the client sent. Unset: the socket's peer address is the client.
+    // Name of a header that the trusted proxy in front of the origin (the edge) sets to the
+    // client's IP, overwriting whatever the client sent; `none`: the socket's peer is the client.
+    // The default is the header the edge sets (docs/architecture.md): the origin is meant to be
+    // reachable only through the edge, otherwise a client could choose its own bucket.
     CLIENT_IP_HEADER: optional(
       z
         .string()
-        .regex(/^[A-Za-z0-9-]{1,64}$/, "a header name")
+        .regex(/^[A-Za-z0-9-]{1,64}$/, "a header name, or none")
         .transform((h) => h.toLowerCase()),
-    ),
+    ).transform((h) => (h === undefined ? "x-firstclick-client-ip" : h === "none" ? undefined : h)),
     STRATEGY: optional(StrategyList).transform((s) => s ?? ["cookie"]),
     REDIS_URL: optional(z.string().regex(/^rediss?:\/\//, "a redis:// URL")),
   })

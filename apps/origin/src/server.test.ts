@@ -262,7 +262,6 @@ describe("origin against real etcd + PostgreSQL shards", () => {
       env({
         ORIGIN_PORT: String(SECOND_ORIGIN_PORT),
         CREATE_RATE_LIMIT_PER_MINUTE: "2",
-        CLIENT_IP_HEADER: "x-firstclick-client-ip",
         TOPOLOGY_SNAPSHOT_FILE: "",
         EDGE_URL: "",
       }),
