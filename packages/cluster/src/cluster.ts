@@ -52,10 +52,12 @@ import type { SwitchoverResult } from "./patroni/index.ts";
 import { nodeId, nodeIndex, portLayout, shardId } from "./ports.ts";
 import {
   createDatabase,
-  createReplica,
+  currentLsn,
   type Durability,
   databaseUrl,
+  ensureSlot,
   initPrimary,
+  initReplica,
   isInRecovery,
   killNode,
   leftoverPostmaster,
@@ -63,12 +65,14 @@ import {
   type NodeHealth,
   nodeHealth,
   type PgContext,
+  pgTemplate,
   promoteNode,
   repointReplica,
   rewindAsReplica,
   setReplayPaused,
   startNode,
   stopNode,
+  waitForReplay,
 } from "./postgres.ts";
 import {
   checkPortFree,
@@ -423,13 +427,18 @@ export async function up(options: UpOptions = {}): Promise<Cluster> {
     })();
     // The edge needs nothing else to start and is the slowest: start it first, wait for it last.
     const edgeDaemon = layout.apps.edge ? cluster.spawnService("edge") : null;
+    // Made once per machine (kept in <repo>/.firstclick/cache), then copied for every node.
+    const template = ha === "patroni" ? null : pgTemplate(pg, join(defaultStateDir(), "cache"));
+    // Awaited by every shard; this keeps a failure from being reported as unhandled meanwhile.
+    template?.catch(() => {});
     const shardTasks = shardIds(layout).map(async (shard) => {
       if (ha === "patroni") {
         // Patroni keeps its state in etcd from the first moment.
         await etcdTask;
         await startPatroniShardFor(cluster, shard, log);
       } else {
-        await cluster.createShard(shard);
+        if (!template) throw new Error("no PostgreSQL template in the manual mode");
+        await cluster.createShard(shard, await template);
       }
       phase(`shard ${shard} (PostgreSQL)`, started);
       const nodes = layout.nodes.filter((n) => n.shard === shard && n.gateway);
@@ -569,33 +578,42 @@ export class Cluster {
 
   // ---- start-up pieces (used by up) -------------------------------------------------------
 
-  /** @internal initdb + start the primary, database + migrations, then its replicas in parallel. */
-  async createShard(shard: string): Promise<void> {
+  /** @internal Data dirs from the template, primary + slots, then database + migrations while the replicas start. */
+  async createShard(shard: string, template: string): Promise<void> {
     const pg = this.pgContext();
     const primary = this.primaryOf(shard);
+    const replicas = this.replicasOf(shard);
     let t = Date.now();
     const step = (what: string) => {
       this.log(`  ${shard}: ${what} ${Date.now() - t} ms`);
       t = Date.now();
     };
-    await makePgDir(pg, primary.pg.dataDir);
-    await initPrimary(pg, primary);
-    step("initdb");
+    // Every node of the shard is a copy of the same template, made before the primary starts.
+    await settleAll([
+      initPrimary(pg, primary, template),
+      ...replicas.map((r) => initReplica(pg, primary, r, template)),
+    ]);
+    step("data dirs");
     primary.pg.process = await startNode(pg, primary);
     await this.save();
-    step("start primary");
-    await createDatabase(primary);
-    await migratePrimary(primary.pg.url);
-    step("database + migrations");
-    await settleAll(
-      this.replicasOf(shard).map(async (replica) => {
-        await createReplica(pg, primary, replica);
-        step(`pg_basebackup ${replica.id}`);
+    for (const replica of replicas) await ensureSlot(primary, replica);
+    step("start primary + slots");
+    await settleAll([
+      (async () => {
+        await createDatabase(primary);
+        await migratePrimary(primary.pg.url);
+        step("database + migrations");
+      })(),
+      ...replicas.map(async (replica) => {
         replica.pg.process = await startNode(pg, replica);
         await this.save();
         step(`start ${replica.id}`);
       }),
-    );
+    ]);
+    // Ready means the replicas have the schema too: their gateways can serve at once.
+    const lsn = await currentLsn(primary);
+    await settleAll(replicas.map((r) => waitForReplay(r, lsn)));
+    step("replicas caught up");
   }
 
   /** @internal */
