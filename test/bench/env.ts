@@ -24,6 +24,8 @@ export interface BenchEnv {
   lagRate: number;
   lagSeconds: number;
   sections: ReadonlySet<Section>;
+  /** Only these redirect variants (keys: constant, bare, cookie, redis, primary, fallback); all by default. */
+  variants: ReadonlySet<string> | null;
   /** Where BENCHMARKS.md/.json go: the repo root by default. */
   outDir: string | null;
 }
@@ -67,6 +69,9 @@ export function loadBenchEnv(source: NodeJS.ProcessEnv = process.env): BenchEnv 
     lagRate: int(source, "BENCH_LAG_RATE", 100, 1, 2_000),
     lagSeconds: int(source, "BENCH_LAG_SECONDS", 10, 1, 120),
     sections: sections(source.BENCH_SECTIONS),
+    variants: source.BENCH_VARIANTS
+      ? new Set(source.BENCH_VARIANTS.split(",").map((v) => v.trim()))
+      : null,
     outDir: source.BENCH_OUT ? source.BENCH_OUT : null,
   };
 }

@@ -231,7 +231,11 @@ async function main(): Promise<void> {
           autocannon: versionOf(join(root, "node_modules", "autocannon", "package.json")),
           postgres: pgVersion,
         },
-        settings: { ...env, sections: [...env.sections] },
+        settings: {
+          ...env,
+          sections: [...env.sections],
+          variants: env.variants ? [...env.variants] : null,
+        },
         cluster: {
           shards: 2,
           replicasPerShard: 1,

@@ -47,12 +47,15 @@ export async function coreFigures(
     errors: [],
   };
   const keep = (text: string, pattern: RegExp) => {
-    for (const line of text.split("\n")) if (pattern.test(line)) section.lines.push(line.trim());
+    for (const raw of text.split("\n")) {
+      const line = raw.trim();
+      if (pattern.test(line)) section.lines.push(line);
+    }
   };
   log("routing core: npm run bench -w @firstclick/core");
   try {
     const out = await npmRun(repoRoot, ["run", "bench", "-w", "@firstclick/core"]);
-    keep(out, /ns\/lookup|µs/);
+    keep(out, /^shardFor: /);
     const m = out.match(
       /shardFor: ([\d.]+) ns\/lookup \(murmur3_32 alone: ([\d.]+) ns\), (.+? vnodes)/,
     );
@@ -65,7 +68,7 @@ export async function coreFigures(
   log("routing core: npm run ring-stats -w @firstclick/core");
   try {
     const out = await npmRun(repoRoot, ["run", "ring-stats", "-w", "@firstclick/core"]);
-    keep(out, /vnodes per shard|fullest|moves/);
+    keep(out, /^vnodes per shard|fullest\/mean|^adding /);
     const b = out.match(/fullest\/mean = ([\d.]+), emptiest\/mean = ([\d.]+)/);
     const codes = out.match(/codes: (\d+)/);
     if (b) {
@@ -83,7 +86,7 @@ export async function coreFigures(
   log("routing decision in workerd: npm run bench -w @firstclick/edge");
   try {
     const out = await npmRun(repoRoot, ["run", "bench", "-w", "@firstclick/edge"]);
-    keep(out, /routing decision/);
+    keep(out, /^routing decision: /);
     const d = out.match(/planRedirect ([\d.]+) µs, with the cookie check ([\d.]+) µs/);
     if (d) section.edgeDecision = { planMicros: Number(d[1]), withCookieMicros: Number(d[2]) };
   } catch (error) {

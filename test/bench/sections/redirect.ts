@@ -125,7 +125,8 @@ export async function redirectPath(ctx: BenchContext): Promise<RedirectSection> 
     { key: "primary", requests: plain(oldPaths), expect: `302 primary; shard=${shard}` },
     { key: "fallback", requests: plain(withUnknown), expect: `302 replica; shard=${shard}` },
   ];
-  const present = names.filter((n) => urls[n.key]);
+  const wanted = ctx.env.variants;
+  const present = names.filter((n) => urls[n.key] && (!wanted || wanted.has(n.key)));
   for (const n of present) await check(`${urls[n.key]}${sample}`, {}, n.expect);
 
   ctx.log("redirect path");
@@ -206,7 +207,10 @@ export async function primaryLoad(ctx: BenchContext): Promise<PrimariesSection> 
   }
   if (urls.redis) await check(`${urls.redis}${freshPath}`, {}, `302 primary; shard=${shard}`);
 
-  const keys = (["cookie", "redis", "primary"] as const).filter((k) => urls[k]);
+  const wanted = ctx.env.variants;
+  const keys = (["cookie", "redis", "primary"] as const).filter(
+    (k) => urls[k] && (!wanted || wanted.has(k)),
+  );
   const variants = await Promise.all(
     keys.map(async (key) => {
       const variant = {
