@@ -28,7 +28,7 @@ export interface StreamOptions {
   createShards: readonly string[];
   maxRequests: number;
   maxMs: number;
-  /** Parallel redirect loops (creates get one loop per shard and path). */
+  /** Parallel redirect loops per shard (creates get one loop per shard and path). */
   redirectLoops?: number;
   /** Pause between two creates of one loop: a steady trickle, and a fine time resolution. */
   createPacingMs?: number;
@@ -46,7 +46,12 @@ export class LoadStream {
 
   start(): this {
     const loops: Promise<void>[] = [];
-    for (let i = 0; i < (this.o.redirectLoops ?? 2); i++) loops.push(this.redirectLoop(i));
+    // Loops per shard: a shard whose reads got slow (a dead node costs the edge its upstream
+    // timeout) must not starve the other shard's stream.
+    for (const [shard, codes] of Object.entries(this.o.codes)) {
+      for (let i = 0; i < (this.o.redirectLoops ?? 2); i++)
+        loops.push(this.redirectLoop(shard, codes, i));
+    }
     for (const shard of this.o.createShards) {
       loops.push(this.createLoop(shard, "edge"));
       loops.push(this.createLoop(shard, "origin"));
@@ -71,27 +76,28 @@ export class LoadStream {
     return this.records.filter(filter).length;
   }
 
-  private async redirectLoop(offset: number): Promise<void> {
-    const all = Object.entries(this.o.codes).flatMap(([shard, codes]) =>
-      codes.map((code) => ({ shard, code })),
-    );
+  private async redirectLoop(
+    shard: string,
+    codes: readonly string[],
+    offset: number,
+  ): Promise<void> {
     const client = this.o.system.client();
     for (let i = offset; this.running; i++) {
-      const pick = all[i % all.length];
-      if (!pick) return;
+      const code = codes[i % codes.length];
+      if (code === undefined) return;
       const started = Date.now();
       try {
-        const f = await client.follow(pick.code);
-        this.record("redirect", "edge", pick.shard, f.status, f.route, f.retryAfter, started);
+        const f = await client.follow(code);
+        this.record("redirect", "edge", shard, f.status, f.route, f.retryAfter, started);
       } catch {
-        this.record("redirect", "edge", pick.shard, 0, null, null, started);
+        this.record("redirect", "edge", shard, 0, null, null, started);
       }
     }
   }
 
   private async createLoop(shard: string, via: "edge" | "origin"): Promise<void> {
     const client = via === "edge" ? this.o.system.client() : this.o.system.originClient();
-    const pacing = this.o.createPacingMs ?? 25;
+    const pacing = this.o.createPacingMs ?? 50;
     while (this.running) {
       const alias = aliasOn(this.o.topology, shard, `ld-${via}`);
       const started = Date.now();
@@ -138,4 +144,15 @@ export function statusCounts(records: readonly StreamRecord[]): Record<string, n
   const counts: Record<string, number> = {};
   for (const r of records) counts[r.status] = (counts[r.status] ?? 0) + 1;
   return counts;
+}
+
+/** p50, p99 and max of the response times, in ms. */
+export function latency(records: readonly StreamRecord[]): {
+  p50: number;
+  p99: number;
+  max: number;
+} {
+  const sorted = records.map((r) => r.ms).sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+  return { p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] ?? 0 };
 }
