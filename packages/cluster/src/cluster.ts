@@ -51,7 +51,6 @@ import {
 import type { SwitchoverResult } from "./patroni/index.ts";
 import { nodeId, nodeIndex, portLayout, shardId } from "./ports.ts";
 import {
-  createDatabase,
   currentLsn,
   type Durability,
   databaseUrl,
@@ -578,7 +577,10 @@ export class Cluster {
 
   // ---- start-up pieces (used by up) -------------------------------------------------------
 
-  /** @internal Data dirs from the template, primary + slots, then database + migrations while the replicas start. */
+  /**
+   * @internal Data dirs from the template, primary + slots, then migrations while the replicas
+   * start; returns once the replicas have replayed everything.
+   */
   async createShard(shard: string, template: string): Promise<void> {
     const pg = this.pgContext();
     const primary = this.primaryOf(shard);
@@ -600,9 +602,8 @@ export class Cluster {
     step("start primary + slots");
     await settleAll([
       (async () => {
-        await createDatabase(primary);
         await migratePrimary(primary.pg.url);
-        step("database + migrations");
+        step("migrations");
       })(),
       ...replicas.map(async (replica) => {
         replica.pg.process = await startNode(pg, replica);

@@ -82,7 +82,7 @@ function pgRun(
   ctx: PgContext,
   tool: string,
   args: readonly string[],
-  options: { cwd: string; timeoutMs?: number },
+  options: { cwd: string; timeoutMs?: number; input?: string },
 ): Promise<string> {
   const program = join(ctx.binaries.pgBinDir, tool);
   // Plain C locale messages: the output ends up in error messages we show.
@@ -161,7 +161,7 @@ async function writeNodeConfig(ctx: PgContext, node: NodeLayout): Promise<void> 
 }
 
 /** Bump when the initdb arguments below change: old templates are then ignored. */
-const TEMPLATE_VERSION = "v2";
+const TEMPLATE_VERSION = "v3";
 
 /**
  * A freshly initdb'd, cleanly shut down data dir, made once per PostgreSQL installation and kept
@@ -196,6 +196,12 @@ export async function pgTemplate(ctx: PgContext, cacheDir: string): Promise<stri
     ],
     { cwd: cacheDir },
   );
+  // The `firstclick` database is part of the template: a CREATE DATABASE at every `up` would
+  // copy template1 and ship all of it through WAL to every replica. Single-user mode: no port.
+  await pgRun(ctx, "postgres", ["--single", "-D", tmp, "-c", "fsync=off", "template1"], {
+    cwd: cacheDir,
+    input: `CREATE DATABASE ${PG_DATABASE};\n`,
+  });
   try {
     await rename(tmp, dir);
   } catch (error) {
@@ -386,16 +392,6 @@ export async function withSql<T>(
   } finally {
     await sql.end({ timeout: 1 });
   }
-}
-
-export async function createDatabase(node: NodeLayout): Promise<void> {
-  await withSql(
-    node.pg.port,
-    async (sql) => {
-      await sql.unsafe(`CREATE DATABASE ${PG_DATABASE}`);
-    },
-    "postgres",
-  );
 }
 
 /** Physical slot names allow [a-z0-9_]: node ids (`s0n1`) already fit. */

@@ -252,6 +252,8 @@ export interface RunOptions {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   timeoutMs?: number;
+  /** Written to the command's stdin (closed right after); default: no stdin. */
+  input?: string;
 }
 
 /** Runs a command to completion; throws with its output when it fails or times out. */
@@ -264,11 +266,12 @@ export function run(
     const child = spawn(command, args, {
       cwd: options.cwd,
       env: options.env ?? process.env,
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
     });
+    if (options.input !== undefined) child.stdin?.end(options.input);
     const chunks: Buffer[] = [];
-    child.stdout.on("data", (c: Buffer) => chunks.push(c));
-    child.stderr.on("data", (c: Buffer) => chunks.push(c));
+    child.stdout?.on("data", (c: Buffer) => chunks.push(c));
+    child.stderr?.on("data", (c: Buffer) => chunks.push(c));
     const timeoutMs = options.timeoutMs ?? 120_000;
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
