@@ -67,6 +67,23 @@ function sqlState(error: unknown): string | null {
   return null;
 }
 
+/**
+ * The connection itself is lost: postgres.js's own connection errors (CONNECTION_CLOSED, …),
+ * socket errors (ECONNRESET, EPIPE), or the server's connection-class and shutdown SQLSTATEs.
+ */
+function connectionGone(error: unknown): boolean {
+  const state = sqlState(error);
+  if (state !== null) return state.startsWith("08") || state.startsWith("57P");
+  for (let e: unknown = error, depth = 0; e && depth < 5; depth++) {
+    const code = e instanceof Error && "code" in e ? e.code : undefined;
+    if (typeof code === "string" && /^(CONNECTION_|CONNECT_TIMEOUT$|E[A-Z]+$)/.test(code)) {
+      return true;
+    }
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return false;
+}
+
 function isUnavailable(error: unknown): boolean {
   const state = sqlState(error);
   // Anything that is not a server-side SQL error is the connection failing (refused, reset,
@@ -225,16 +242,28 @@ export class PgLinkStore implements LinkStore {
     // (statement_timeout does not interrupt the synchronous-replication wait inside COMMIT.)
     const conn = await pool.sql.reserve();
     let cancelled = false;
+    // postgres.js 3.4.9: a query sent on a reserved connection whose socket has closed throws a
+    // TypeError from a setImmediate, uncaught: the whole origin died when a primary was killed
+    // mid-create (Patroni failover test). Once the connection is gone, send nothing more on it,
+    // and do not release it: the pool has already taken it back as closed, and release() would
+    // mark it open for the next query, which would crash the same way.
+    let gone = false;
+    const noteGone = (error: unknown): never => {
+      if (connectionGone(error)) gone = true;
+      throw error;
+    };
     try {
-      await conn`begin`;
-      await conn`select set_config('synchronous_commit', 'remote_apply', true)`;
+      await conn`begin`.catch(noteGone);
+      await conn`select set_config('synchronous_commit', 'remote_apply', true)`.catch(noteGone);
       let value: T;
       try {
         // drizzle reads the client's `options` (to install its type parsers), which a reserved
         // postgres.js connection lacks; they are the pool's own, already set up by pool.db.
-        value = await fn(drizzle(Object.assign(conn, { options: pool.sql.options })));
+        value = await fn(drizzle(Object.assign(conn, { options: pool.sql.options }))).catch(
+          noteGone,
+        );
       } catch (error) {
-        await conn`rollback`.catch(() => {});
+        if (!gone) await conn`rollback`.catch(() => {});
         throw error;
       }
       const commit = conn`commit`;
@@ -244,18 +273,18 @@ export class PgLinkStore implements LinkStore {
         commit.cancel();
       }, this.#o.remoteApplyTimeoutMs);
       try {
-        await commit;
+        await commit.catch(noteGone);
       } finally {
         clearTimeout(timer);
       }
       return { value, confirmed: !cancelled };
     } finally {
-      if (cancelled) {
+      if (cancelled && !gone) {
         // A cancel request that raced a commit finishing on its own could still arrive and hit
         // the next query on this connection: let it hit a short sleep of ours instead.
         await conn`select pg_sleep(0.1)`.catch(() => {});
       }
-      conn.release();
+      if (!gone) conn.release();
     }
   }
 
