@@ -85,6 +85,7 @@ describe("Patroni mode: the system follows a failover by itself", () => {
       maxRequests: 20_000,
     });
     let killAt = 0;
+    let killedAt = 0;
     try {
       await timeUntil(async () => (creates(load.events, FAILED).length >= 5 ? true : undefined), {
         timeoutMs: 10_000,
@@ -92,8 +93,10 @@ describe("Patroni mode: the system follows a failover by itself", () => {
       });
       killAt = Date.now();
       await system.cluster.kill(leader);
+      // Creates sent before kill() returned may have committed before the SIGKILL landed.
+      killedAt = Date.now();
       const created = timeUntil(
-        async () => creates(load.events, FAILED).find((e) => e.sent > killAt && e.status === 201),
+        async () => creates(load.events, FAILED).find((e) => e.sent > killedAt && e.status === 201),
         { timeoutMs: 40_000, what: `a create on ${FAILED} to succeed after the kill` },
       );
       const published = timeUntil(

@@ -105,15 +105,19 @@ async function killRun(
   if (!leader) throw new Error(`${SHARD} has no leader`);
   const running = await load(system, links);
   let killAt = 0;
+  let killedAt = 0;
   let firstCreateMs = 0;
   let edgeNamesPrimaryMs = 0;
   try {
     await baseline(running.events);
     killAt = Date.now();
     await system.cluster.kill(leader);
+    // Creates sent before kill() returned may have committed before the SIGKILL landed.
+    killedAt = Date.now();
     const [c, p] = await Promise.all([
       timeUntil(
-        async () => creates(running.events, SHARD).find((e) => e.sent > killAt && e.status === 201),
+        async () =>
+          creates(running.events, SHARD).find((e) => e.sent > killedAt && e.status === 201),
         { timeoutMs: 60_000, what: "a create after the kill" },
       ),
       timeUntil(
