@@ -13,7 +13,9 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith(".json"))) {
   // A file that failed to load has no failed tests but a failed suite: count it.
   const failedTests = report.numFailedTests ?? 0;
   failed += failedTests > 0 ? failedTests : (report.numFailedTestSuites ?? 0);
-  console.log(`${file}: ${report.numPassedTests} passed, ${report.numFailedTests} failed, ${report.numPendingTests ?? 0} skipped`);
+  console.log(
+    `${file}: ${report.numPassedTests} passed, ${report.numFailedTests} failed, ${report.numPendingTests ?? 0} skipped`,
+  );
 }
 if (Number(status) !== 0 && failed === 0) failed = 1;
 console.log(`${passed} passed, ${failed} failed`);

@@ -11,7 +11,11 @@ export const migrationsFolder = fileURLToPath(new URL("../drizzle", import.meta.
  * streaming replication, so this is only ever pointed at primaries.
  */
 export async function migratePrimary(databaseUrl: string): Promise<void> {
-  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {}, target_session_attrs: "primary" });
+  const sql = postgres(databaseUrl, {
+    max: 1,
+    onnotice: () => {},
+    target_session_attrs: "primary",
+  });
   try {
     await migrate(drizzle(sql), { migrationsFolder });
   } finally {
