@@ -55,7 +55,9 @@ function versionOf(packageJson: string): string | null {
 function workerdVersion(root: string): string | null {
   try {
     const bin = join(root, "test", "node_modules", "workerd", "bin", "workerd");
-    return execFileSync(bin, ["--version"], { encoding: "utf8", timeout: 10_000 }).trim();
+    return execFileSync(bin, ["--version"], { encoding: "utf8", timeout: 10_000 })
+      .trim()
+      .replace(/^workerd /, "");
   } catch {
     return versionOf(join(root, "test", "node_modules", "workerd", "package.json"));
   }
@@ -261,7 +263,7 @@ async function main(): Promise<void> {
 async function versionOfPostgres(cluster: Cluster): Promise<string | null> {
   const sql = postgres(cluster.databaseUrl(cluster.primaryOf("s0").id), { max: 1 });
   try {
-    const [row] = await sql<{ v: string }[]>`show server_version`;
+    const [row] = await sql<{ v: string }[]>`select current_setting('server_version') as v`;
     return row?.v ?? null;
   } finally {
     await sql.end({ timeout: 1 });
