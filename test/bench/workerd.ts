@@ -86,6 +86,8 @@ export async function startWorkers(options: {
   /** miniflare's own entry port (routes to the first variant). */
   entryPort: number;
   variants: readonly WorkerVariant[];
+  /** V8 inspector for profiling (test/bench/profile-edge.ts); off by default: it costs CPU. */
+  inspectorPort?: number;
 }): Promise<BenchWorkers> {
   const bundleDir = join(options.workDir, "edge-bundle");
   await rm(bundleDir, { recursive: true, force: true });
@@ -130,6 +132,7 @@ export async function startWorkers(options: {
       log: new Log(LogLevel.WARN),
       // A placeholder request.cf: the real one would be fetched from the network.
       cf: false,
+      ...(options.inspectorPort ? { inspectorPort: options.inspectorPort } : {}),
       workers,
     }),
   );
