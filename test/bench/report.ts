@@ -144,6 +144,10 @@ export const CAPACITY = {
   /** A process or core is planned at most this busy. */
   utilisation: 0.7,
   creatorShare: 0.01,
+  /** Cores of one replica machine (PostgreSQL + its gateways). */
+  replicaCores: 4,
+  /** Redis executes commands on one thread: at most this much of a core per Redis instance. */
+  redisCorePerInstance: 0.7,
 } as const;
 
 export interface CapacityPlan {
@@ -588,12 +592,12 @@ export function renderMarkdown(report: BenchReport): string {
   return `${lines.join("\n")}\n`;
 }
 
-/** Replica machines per shard of 8 cores each, and gateway processes per machine. */
+/** Replica machines per shard (4 cores each), plus one spare, and gateway processes per machine. */
 function replicaLayout(plan: CapacityPlan): string {
-  const machines = Math.max(1, Math.ceil(plan.replicaNodeCores / 8));
-  const perMachine = Math.ceil(plan.gatewayProcessesPerShard / machines);
-  const one = plan.gatewayProcessesPerShard <= machines;
-  return `**${dec(plan.replicaNodeCores, 1)}** cores: e.g. ${machines} replica${machines === 1 ? "" : "s"} of 8 cores per shard, each with ${perMachine} gateway process${perMachine === 1 ? "" : "es"}${one ? "" : " (one gateway per node, as today, would cap a replica at one core of gateway work)"}`;
+  const cores = CAPACITY.replicaCores;
+  const needed = Math.max(1, Math.ceil(plan.replicaNodeCores / cores));
+  const perMachine = Math.ceil(plan.gatewayProcessesPerShard / needed);
+  return `**${dec(plan.replicaNodeCores, 1)}** cores → ${needed} replica${needed === 1 ? "" : "s"} of ${cores} cores, **${needed + 1} with one spare** (a replica down must not overload the rest), each running ${perMachine} gateway process${perMachine === 1 ? "" : "es"}${perMachine > 1 ? ": one gateway per node, as today, would cap a replica at one core of gateway work" : ""}`;
 }
 
 function capacitySection(x: CapacityInputs): string[] {
@@ -603,7 +607,7 @@ function capacitySection(x: CapacityInputs): string[] {
   const lines = [
     "## Capacity model",
     "",
-    `What ${int(redirects)} redirects/s and ${int(creates)} creates/s need, from the CPU each request cost in this run (plain arithmetic). Assumptions: CPU per request stays what it was here (no gain from batching, no loss from contention); every process and core is planned at most ${u} busy; a gateway is one Node process, so at most one core; ${shards} shards with the load spread evenly by the ring; creators are ${pct(x.cookiePrimaryShare ?? CAPACITY.creatorShare, 2)} of redirects (measured share of primary reads in the 1 % mix); network latency between machines is not modelled.`,
+    `What ${int(redirects)} redirects/s and ${int(creates)} creates/s need, from the CPU each request cost in this run (plain arithmetic). Assumptions: CPU per request stays what it was here (no gain from batching, no loss from contention); every process and core is planned at most ${u} busy; a gateway is one Node process, so at most one core; a replica machine has ${CAPACITY.replicaCores} cores; ${shards} shards with the load spread evenly by the ring; creators are ${pct(x.cookiePrimaryShare ?? CAPACITY.creatorShare, 2)} of redirects (measured share of primary reads in the 1 % mix); network latency between machines is not modelled.`,
     "",
     table(
       ["measured input", "value"],
@@ -654,7 +658,7 @@ function capacitySection(x: CapacityInputs): string[] {
           `${int(redirects)} × ${dec(x.redisCommandsPerRedirect, 2)} commands/redirect + ${int(creates)} SETs`,
           plan.redisOpsPerSecond === null
             ? "not measured"
-            : `**${int(plan.redisOpsPerSecond)}** ops/s${plan.redisCores === null ? "" : `, ${dec(plan.redisCores, 2)} Redis cores`}${x.redisConnectionsPerRedirect ? `, ${int(redirects * x.redisConnectionsPerRedirect)} new connections/s` : ""}`,
+            : `**${int(plan.redisOpsPerSecond)}** ops/s${plan.redisCores === null ? "" : `, ${dec(plan.redisCores, 2)} Redis cores (commands run on one thread: ${Math.max(1, Math.ceil(plan.redisCores / CAPACITY.redisCorePerInstance))} Redis instance${Math.ceil(plan.redisCores / CAPACITY.redisCorePerInstance) > 1 ? "s, i.e. a Redis Cluster" : ""})`}${x.redisConnectionsPerRedirect ? `, ${int(redirects * x.redisConnectionsPerRedirect)} new connections/s` : ""}`,
         ],
         [
           "Worker CPU for the redirects",
