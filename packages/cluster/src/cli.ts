@@ -5,7 +5,14 @@
  * `<state-dir>/layout.json`.
  */
 import { parseArgs } from "node:util";
-import { attach, type Cluster, type ClusterStatus, type UpOptions, up } from "./cluster.ts";
+import {
+  attach,
+  type Cluster,
+  type ClusterStatus,
+  deleteTrash,
+  type UpOptions,
+  up,
+} from "./cluster.ts";
 import { formatPatroniStatus, HA_ENV, type HaMode } from "./ha.ts";
 import { isAlive, type ProcessRef } from "./processes.ts";
 
@@ -240,6 +247,8 @@ async function main(argv: string[]): Promise<number> {
     } else {
       printUrls(cluster);
       console.log("running in the background; `npm run cluster -- down` stops it");
+      // The previous cluster's files, moved aside by up: finish deleting them before exiting.
+      await deleteTrash(cluster.stateDir);
     }
     return 0;
   }

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync } from "node:fs";
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir, rename, rm } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEFAULT_ETCD_PREFIX } from "@firstclick/core";
@@ -110,6 +110,38 @@ function strategyNeedsRedis(appEnv: Partial<AppEnv>): boolean {
       .split(",")
       .map((s) => s.trim())
       .includes("redis"),
+  );
+}
+
+/** Renames the existing `entries` of `stateDir` into a fresh `.trash-…` directory in it. */
+async function moveAside(stateDir: string, entries: readonly string[]): Promise<string> {
+  const trash = join(stateDir, `.trash-${Date.now()}-${process.pid}`);
+  await mkdir(trash);
+  for (const entry of entries) {
+    await rename(join(stateDir, entry), join(trash, entry)).catch((error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    });
+  }
+  return trash;
+}
+
+/**
+ * Deletes every `.trash-…` directory of the state dir in the background (not awaited: `up`
+ * returns at once). Ones a process exit cut short are picked up by the next `up`.
+ */
+function emptyTrash(stateDir: string, log: (line: string) => void): void {
+  deleteTrash(stateDir).catch((error: unknown) =>
+    log(`could not delete old data in ${stateDir}: ${errorMessage(error)}`),
+  );
+}
+
+/** Deletes the `.trash-…` directories a previous `up` moved aside (the CLI awaits it on exit). */
+export async function deleteTrash(stateDir: string = defaultStateDir()): Promise<void> {
+  const names = existsSync(stateDir) ? readdirSync(stateDir) : [];
+  await Promise.all(
+    names
+      .filter((name) => name.startsWith(".trash-"))
+      .map((name) => rm(join(stateDir, name), { recursive: true, force: true })),
   );
 }
 
@@ -298,9 +330,10 @@ export async function up(options: UpOptions = {}): Promise<Cluster> {
 
   await mkdir(stateDir, { recursive: true });
   await cleanupLeftovers(stateDir, log);
-  for (const entry of OWNED_ENTRIES) {
-    await rm(join(stateDir, entry), { recursive: true, force: true });
-  }
+  // Renamed aside now, deleted once the new cluster is up: a large delete right before the
+  // copies of the PostgreSQL template stalled them for seconds here (ext4 mounted with
+  // `discard`: file creation waits behind the deleted blocks' discards at journal commit).
+  await moveAside(stateDir, OWNED_ENTRIES);
 
   const binaries = await findBinaries({
     binDirs: options.binDirs,
@@ -461,9 +494,11 @@ export async function up(options: UpOptions = {}): Promise<Cluster> {
   } catch (error) {
     log(`up failed, stopping what was started: ${errorMessage(error)}`);
     await cluster.down().catch((e: unknown) => log(`down after failure: ${errorMessage(e)}`));
+    emptyTrash(stateDir, log);
     throw error;
   }
   log(`cluster ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  emptyTrash(stateDir, log);
   return cluster;
 }
 
