@@ -6,6 +6,9 @@
  *
  * The tests run in order on one cluster: each starts from the state the previous one left.
  */
+import { readFileSync } from "node:fs";
+import { createConnection } from "node:net";
+import { isAlive } from "@firstclick/cluster";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   byStatus,
@@ -234,5 +237,49 @@ describe("Patroni mode: the system follows a failover by itself", () => {
     console.log(
       `switchover ${from}: ${window}; ${JSON.stringify(byStatus(creates(events, FAILED)))}`,
     );
+  });
+
+  it("layout.json records the mode and every Patroni member; down leaves no process and no port", async () => {
+    const layout = system.cluster.layout;
+    expect(layout.ha).toBe("patroni");
+    expect(layout.patroni?.namespace).toBe("/firstclick/patroni/");
+    const members = Object.values(layout.patroni?.shards ?? {}).flatMap((s) => s.members);
+    expect(members.map((m) => m.name).sort()).toEqual(["s0n0", "s0n1", "s1n0", "s1n1"]);
+    const postmasters: number[] = [];
+    for (const m of members) {
+      expect(m.patroni?.pid).toBeGreaterThan(1);
+      expect(isAlive(m.patroni ? { ...m.patroni, group: true } : null)).toBe(true);
+      postmasters.push(Number(readFileSync(`${m.dataDir}/postmaster.pid`, "utf8").split("\n")[0]));
+    }
+
+    await system.cluster.down();
+
+    for (const m of members) {
+      expect(isAlive(m.patroni ? { ...m.patroni, group: true } : null)).toBe(false);
+    }
+    for (const pid of postmasters) {
+      let cmdline = "";
+      try {
+        cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+      } catch {
+        // gone
+      }
+      expect(cmdline).not.toMatch(/postgres/);
+    }
+    const ports = members.flatMap((m) => [m.pgPort, m.restApiPort]);
+    const open = await Promise.all(
+      ports.map(
+        (port) =>
+          new Promise<number | null>((resolve) => {
+            const socket = createConnection({ host: "127.0.0.1", port });
+            socket.once("connect", () => {
+              socket.destroy();
+              resolve(port);
+            });
+            socket.once("error", () => resolve(null));
+          }),
+      ),
+    );
+    expect(open.filter((p) => p !== null)).toEqual([]);
   });
 });
