@@ -141,6 +141,7 @@ describe("cli", () => {
     [["up", "--durability", "eventually"], /--durability must be async or remote_apply/],
     [["up", "--shards", "two"], /--shards must be an integer/],
     [["kill"], /kill needs a node id/],
+    [["up", "--env", "STRATEGY"], /--env takes KEY=VALUE, got STRATEGY/],
     [["frobnicate"], /unknown verb frobnicate/],
   ])("rejects bad usage %j with exit code 2", async (args, message) => {
     const result = await cli(...args);

@@ -19,7 +19,7 @@ import { isAlive, type ProcessRef } from "./processes.ts";
 const USAGE = `usage: npm run cluster -- <verb> [options]
 
   up [--shards N] [--replicas R] [--base-port P] [--durability async|remote_apply]
-     [--ha manual|patroni] [--redis] [--no-apps] [--serve]
+     [--ha manual|patroni] [--redis] [--no-apps] [--env KEY=VALUE]… [--serve]
                                           start a fresh cluster (stops a previous one first)
   down                                    stop every process of the cluster
   status [--json]                         nodes (role, lag, pid), apps, etcd topology
@@ -31,7 +31,7 @@ const USAGE = `usage: npm run cluster -- <verb> [options]
   rejoin <node>                           pg_rewind a replaced primary back in as a replica
   switchover <shard> [candidate]          Patroni mode: planned switchover of a shard
   stop-etcd | start-etcd
-  restart-apps                            restart origin and edge
+  restart-apps [--env KEY=VALUE]…         restart origin and edge (--env replaces their extra env)
 
 common: --state-dir DIR (default <repo>/.firstclick)
 --ha: default from $${HA_ENV} (manual when unset): FIRSTCLICK_HA=patroni npm run dev
@@ -138,6 +138,18 @@ function haOption(value: string | undefined): HaMode | undefined {
   );
 }
 
+/** `--env KEY=VALUE` (repeatable): extra env for origin and edge. */
+function envOption(values: string[] | undefined): Record<string, string> | undefined {
+  if (!values) return undefined;
+  const env: Record<string, string> = {};
+  for (const pair of values) {
+    const match = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(pair);
+    if (!match?.[1]) throw new UsageError(`--env takes KEY=VALUE, got ${pair}`);
+    env[match[1]] = match[2] ?? "";
+  }
+  return env;
+}
+
 function intOption(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
@@ -215,6 +227,7 @@ async function main(argv: string[]): Promise<number> {
       "no-apps": { type: "boolean" },
       serve: { type: "boolean" },
       json: { type: "boolean" },
+      env: { type: "string", multiple: true },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -239,6 +252,7 @@ async function main(argv: string[]): Promise<number> {
       // Unset: redis only when a STRATEGY asks for it.
       redis: values.redis ? true : undefined,
       apps: values["no-apps"] ? false : undefined,
+      env: envOption(values.env),
       log,
     };
     const cluster = await up(options);
@@ -303,7 +317,8 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case "restart-apps":
-      await cluster.restartApps();
+      // With --env: replaces the extra env of origin and edge; without: restarts them as they were.
+      await cluster.restartApps(values.env ? { env: envOption(values.env) } : {});
       return 0;
     default:
       throw new UsageError(`unknown verb ${verb}`);
