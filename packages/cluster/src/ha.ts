@@ -28,6 +28,7 @@ import {
   installPatroni,
   killMember,
   loadPatroniShard,
+  PATRONI_STATE_FILE,
   type PatroniShard,
   type PatroniStatus,
   type PatroniTimings,
@@ -287,8 +288,16 @@ export async function stopPatroni(layout: Layout): Promise<void> {
   const patroni = layout.patroni;
   if (!patroni) return;
   const results = await Promise.allSettled(
-    Object.values(patroni.shards).map(async (handle) => {
+    shardIdsOf(layout).map(async (shard) => {
+      // The scope's own state file is written as soon as a member is spawned, before `up`
+      // records the scope in layout.json: after a crash mid-bootstrap only the file knows it.
+      const file = join(layout.stateDir, "pg", shard);
+      const handle = existsSync(join(file, PATRONI_STATE_FILE))
+        ? await loadPatroniShard(file)
+        : patroni.shards[shard];
+      if (!handle) return;
       await stopPatroniShard(handle, { graceMs: 15_000 });
+      patroni.shards[shard] = handle;
       syncNodes(layout, handle);
     }),
   );
@@ -308,7 +317,7 @@ export async function stopPatroniLeftovers(
   if (!existsSync(pgDir)) return;
   for (const name of readdirSync(pgDir)) {
     const dir = join(pgDir, name);
-    if (!existsSync(join(dir, "patroni-shard.json"))) continue;
+    if (!existsSync(join(dir, PATRONI_STATE_FILE))) continue;
     try {
       const handle = await loadPatroniShard(dir);
       if (handle.members.some((m) => isAlive(asGroupRef(m.patroni)))) {
