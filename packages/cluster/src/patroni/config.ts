@@ -218,6 +218,9 @@ export function postBootstrapScript(options: {
     "set -eu",
     `exec "${options.pgBinDir}/psql" "$1" -X -q -v ON_ERROR_STOP=1 \\`,
     `  -c 'CREATE ROLE ${options.user} LOGIN' \\`,
+    // pg_stat_replication's state and positions are hidden from roles without pg_monitor:
+    // `status` reads them as this role.
+    `  -c 'GRANT pg_monitor TO ${options.user}' \\`,
     `  -c 'CREATE DATABASE ${options.database} OWNER ${options.user}'`,
     "",
   ].join("\n");
