@@ -25,7 +25,14 @@ const codes: Record<string, string[]> = { s0: [], s1: [] };
 const report: Record<string, unknown> = {};
 
 beforeAll(async () => {
-  system = await startSystem({ name: "e2e-faults", basePort: BASE_PORT, strategy: "cookie" });
+  // Two replicas per shard: the replica killed in the first test is not the one promoted later
+  // (a gateway whose node just came back can still be waiting out its pool's reconnect backoff).
+  system = await startSystem({
+    name: "e2e-faults",
+    basePort: BASE_PORT,
+    strategy: "cookie",
+    replicas: 2,
+  });
   topology = await system.topology();
   const creator = system.client();
   for (const shard of ["s0", "s1"]) {
@@ -156,7 +163,8 @@ describe("faults under a stream of redirects and creates", () => {
 
   it("a shard primary killed, then a replica promoted: redirects never fail, creates 503 then 201", async () => {
     const oldPrimary = system.cluster.primaryOf("s0");
-    const replica = system.cluster.replicasOf("s0")[0];
+    // Not the replica the previous test killed and restarted.
+    const replica = system.cluster.replicasOf("s0")[1];
     if (!replica) throw new Error("s0 has no replica");
     const stream = new LoadStream({
       system,
@@ -205,40 +213,48 @@ describe("faults under a stream of redirects and creates", () => {
     const records = stream.records;
     const s0Creates = records.filter((r) => r.kind === "create" && r.shard === "s0");
     const s1 = records.filter((r) => r.shard === "s1");
+    const during = s0Creates.filter((r) => r.at > killedAt + 200 && r.at < promoteStartedAt);
 
+    // After the promotion: the first 201 per path, and nothing but 201 after it.
+    const firstOk = (via: "edge" | "origin") =>
+      s0Creates.find((r) => r.via === via && r.status === 201 && r.at > killedAt + 200);
+    const viaEdge = firstOk("edge");
+    const viaOrigin = firstOk("origin");
+    if (!viaEdge || !viaOrigin) throw new Error("no successful s0 create after the promotion");
+    report.primaryKilled = {
+      ...summarize(records),
+      s0CreatesDuringOutage: during.length,
+      promoteCallMs: promotedAt - promoteStartedAt,
+      // From promote() returning (etcd updated) to the first 201 for s0 (its response time);
+      // the origin may follow the etcd watch before promote() has returned to this process,
+      // so the figure from the start of the call is given too.
+      promotionToFirst201ViaEdgeMs: viaEdge.at - promotedAt,
+      promotionToFirst201ViaOriginMs: viaOrigin.at - promotedAt,
+      promoteCallStartToFirst201ViaEdgeMs: viaEdge.at - promoteStartedAt,
+      promoteCallStartToFirst201ViaOriginMs: viaOrigin.at - promoteStartedAt,
+      killToFirst201ViaEdgeMs: viaEdge.at - killedAt,
+      s0CreateStatusesAfterFirst201: statusCounts(s0Creates.filter((r) => r.at > viaEdge.at)),
+    };
     // Redirects: none failed, on either shard, at any time.
     expect(records.filter(failedRedirect)).toEqual([]);
     // The other shard: every create succeeded.
     expect(statusCounts(s1.filter(creates))).toEqual({ "201": s1.filter(creates).length });
     // s0 creates between the kill and the promotion: 503 with Retry-After, nothing else. (A
     // create answered within a few ms of the SIGKILL may have committed just before it.)
-    const during = s0Creates.filter((r) => r.at > killedAt + 200 && r.at < promoteStartedAt);
-    expect(during.length).toBeGreaterThanOrEqual(10);
+    // (untilMore saw five 503s per path; some may fall inside the first 200 ms.)
+    expect(during.length).toBeGreaterThanOrEqual(4);
     expect(statusCounts(during)).toEqual({ "503": during.length });
     expect(during.every((r) => r.retryAfter !== null)).toBe(true);
 
-    // After the promotion: the first 201 per path, and nothing but 201 after it.
-    const firstOk = (via: "edge" | "origin") =>
-      s0Creates.find((r) => r.via === via && r.status === 201 && r.at > killedAt);
-    const viaEdge = firstOk("edge");
-    const viaOrigin = firstOk("origin");
-    if (!viaEdge || !viaOrigin) throw new Error("no successful s0 create after the promotion");
+    // No create for s0 succeeded before the promotion started.
+    expect(viaEdge.at).toBeGreaterThan(promoteStartedAt);
+    expect(viaOrigin.at).toBeGreaterThan(promoteStartedAt);
     for (const first of [viaEdge, viaOrigin]) {
       const after = s0Creates.filter((r) => r.via === first.via && r.at > first.at);
       expect(statusCounts(after)).toEqual({ "201": after.length });
     }
-    // Nothing was restarted: the origin and edge processes are the ones from before.
-    report.primaryKilled = {
-      ...summarize(records),
-      s0CreatesDuringOutage: during.length,
-      promoteCallMs: promotedAt - promoteStartedAt,
-      // From promote() returning (etcd updated) to the first 201 for s0 (its response time).
-      promotionToFirst201ViaEdgeMs: viaEdge.at - promotedAt,
-      promotionToFirst201ViaOriginMs: viaOrigin.at - promotedAt,
-      killToFirst201ViaEdgeMs: viaEdge.at - killedAt,
-    };
-    expect(viaEdge.at - promotedAt).toBeLessThan(10_000);
-    expect(viaOrigin.at - promotedAt).toBeLessThan(10_000);
+    expect(viaEdge.at - promotedAt).toBeLessThan(5_000);
+    expect(viaOrigin.at - promotedAt).toBeLessThan(5_000);
   });
 
   it("etcd stopped for a while: everything keeps serving; a promotion after it returns is followed", async () => {
