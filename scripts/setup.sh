@@ -3,7 +3,7 @@
 #   1. system packages: PostgreSQL server (initdb, pg_ctl, pg_basebackup, pg_rewind), etcd,
 #      redis-server, chromium + fonts (browser tests). Installed with apt-get when root on
 #      Debian/Ubuntu; otherwise this prints the one command to run.
-#   2. npm dependencies at the repo root: `npm ci` (or `npm install` without a lockfile), skipped
+#   2. npm dependencies at the repo root: `npm install` (the locked versions), skipped
 #      when node_modules is already up to date with the lockfile (or FIRSTCLICK_SETUP_NPM=0).
 # Quick when there is nothing to do, so `npm run dev` can run it every time.
 set -euo pipefail
@@ -82,13 +82,11 @@ fi
 if [ "${FIRSTCLICK_SETUP_NPM:-1}" = 0 ]; then
   echo "setup: FIRSTCLICK_SETUP_NPM=0, npm install skipped"
 elif [ "$needs_install" = 1 ]; then
-  if [ -f package-lock.json ]; then
-    echo "setup: npm ci"
-    npm ci --no-audit --no-fund
-  else
-    echo "setup: npm install"
-    npm install --no-audit --no-fund
-  fi
+  # Not `npm ci`: the registry reachable here serves only some of the optional platform packages
+  # (biome's, workerd's), so the lockfile cannot list the others and `npm ci` refuses it as out of
+  # sync. `npm install` still installs the locked versions.
+  echo "setup: npm install"
+  npm install --no-audit --no-fund
 else
   echo "setup: npm dependencies up to date"
 fi
