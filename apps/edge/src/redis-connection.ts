@@ -26,6 +26,10 @@ export class RedisConnection {
   private constructor(socket: Socket) {
     this.socket = socket;
     this.writer = socket.writable.getWriter();
+    // A refused or failed connect rejects `opened` (and `closed`): fail every waiting command
+    // at once instead of leaving the rejection unhandled.
+    socket.opened.catch((error: unknown) => this.fail(asError(error)));
+    socket.closed.catch(() => {});
     void this.readLoop(socket.readable);
   }
 
