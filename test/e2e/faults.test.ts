@@ -74,7 +74,8 @@ function describeStream(records: readonly StreamRecord[]) {
   const groups: Record<string, { statuses: Record<string, number>; maxMs: number; n: number }> = {};
   for (const r of records) {
     const key = `${r.kind}/${r.shard}/${r.via}`;
-    const g = (groups[key] ??= { statuses: {}, maxMs: 0, n: 0 });
+    const g = groups[key] ?? { statuses: {}, maxMs: 0, n: 0 };
+    groups[key] = g;
     g.statuses[r.status] = (g.statuses[r.status] ?? 0) + 1;
     g.maxMs = Math.max(g.maxMs, r.ms);
     g.n++;
