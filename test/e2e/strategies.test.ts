@@ -104,6 +104,8 @@ const STRATEGIES: [string, Expectations][] = [
 ];
 
 let system: System;
+/** A link created when the file starts: by the later blocks, older than any window. */
+let oldLink: { code: string; url: string };
 
 beforeAll(async () => {
   // remote_apply-capable (synchronous_standby_names set) but the origin starts with DURABILITY
@@ -114,6 +116,11 @@ beforeAll(async () => {
     durability: "remote_apply",
     originEnv: { DURABILITY: "async" },
   });
+  const url = target("old");
+  const created = await system.client().create({ url });
+  expect(created.status).toBe(201);
+  await system.untilReplicated(created.code, 200, url);
+  oldLink = { code: created.code, url };
 });
 
 afterAll(async () => {
@@ -361,12 +368,14 @@ for (const [strategy, expected] of STRATEGIES) {
   });
 }
 
-describe("STRATEGY=redis with REDIS_CLIENT=socket (a connection per redirect)", () => {
+describe("STRATEGY=cookie,redis, REDIS_CLIENT=socket, RYOW_WINDOW_SECONDS=session", () => {
   beforeAll(async () => {
-    await system.switchTo("redis", { env: { REDIS_CLIENT: "socket" } });
+    await system.switchTo("cookie,redis", {
+      env: { REDIS_CLIENT: "socket", RYOW_WINDOW_SECONDS: "session" },
+    });
   });
 
-  it("routes a fresh code to the primary for everyone", async () => {
+  it("the per-request socket client routes a fresh code to the primary for everyone", async () => {
     await system.pauseReplicas();
     try {
       const url = target("socket");
@@ -376,6 +385,20 @@ describe("STRATEGY=redis with REDIS_CLIENT=socket (a connection per redirect)", 
     } finally {
       await system.resumeReplicas();
     }
+  });
+
+  it("a session window pins the creator's browser to primaries until it closes; others read replicas", async () => {
+    const creator = system.client();
+    const created = await creator.create({ url: target("session") });
+    expect(created.status).toBe(201);
+    // A session cookie: no Max-Age or Expires, so it ends with the browser session.
+    const setCookie = creator.lastSetCookies.find((c) => c.startsWith("ryow_until="));
+    expect(setCookie).toMatch(/^ryow_until=session(;|$)/);
+    expect(setCookie).not.toMatch(/max-age|expires/i);
+    // A link written long before (its Redis key, 3 s, is gone): the creator still reads the
+    // primary, someone else a replica.
+    expectRedirect(await creator.follow(oldLink.code), oldLink.url, "primary");
+    expectRedirect(await system.client().follow(oldLink.code), oldLink.url, "replica");
   });
 });
 

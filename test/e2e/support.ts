@@ -87,8 +87,12 @@ export class Client {
     return [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
   }
 
+  /** The raw Set-Cookie lines of the last response. */
+  lastSetCookies: string[] = [];
+
   private keep(res: Response): void {
-    for (const line of res.headers.getSetCookie()) {
+    this.lastSetCookies = res.headers.getSetCookie();
+    for (const line of this.lastSetCookies) {
       const [pair = "", ...attributes] = line.split(";");
       const eq = pair.indexOf("=");
       if (eq <= 0) continue;
