@@ -32,4 +32,9 @@ describe("problemResponse", () => {
     expect(html).toContain("&lt;script&gt;");
     expect(res.headers.get("content-security-policy")).toContain("default-src 'none'");
   });
+
+  it("offers a way back to the creator page", async () => {
+    const html = await problemResponse("text/html", linkNotFound("abc1234")).text();
+    expect(html).toContain('<a href="/">Shorten a link</a>');
+  });
 });

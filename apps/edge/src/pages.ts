@@ -90,6 +90,7 @@ function html(spec: ProblemSpec): string {
 <main>
 <h1>${escapeHtml(spec.title)}</h1>
 <p>${escapeHtml(spec.detail)}${retry}</p>
+<p><a href="/">Shorten a link</a></p>
 </main>
 </body>
 </html>
