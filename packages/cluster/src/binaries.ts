@@ -30,7 +30,7 @@ export interface FindBinariesOptions {
   log?: (line: string) => void;
 }
 
-function isExecutable(path: string): boolean {
+export function isExecutable(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);
     return true;
@@ -39,11 +39,12 @@ function isExecutable(path: string): boolean {
   }
 }
 
-function pathDirs(): string[] {
+export function pathDirs(): string[] {
   return (process.env.PATH ?? "").split(delimiter).filter(Boolean);
 }
 
-function findIn(dirs: readonly string[], name: string): string | null {
+/** The first executable `name` in `dirs`. */
+export function findIn(dirs: readonly string[], name: string): string | null {
   for (const dir of dirs) {
     const candidate = join(dir, name);
     if (isExecutable(candidate)) return candidate;
@@ -130,25 +131,40 @@ function missingOf(found: Search, options: FindBinariesOptions): Missing[] {
   return missing;
 }
 
+/** apt-get, non-interactive, waiting up to 5 minutes for another apt/dpkg to release its lock. */
+function aptGet(args: readonly string[], timeoutMs: number): Promise<string> {
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  return run("apt-get", ["-o", "DPkg::Lock::Timeout=300", ...args], { env, timeoutMs });
+}
+
+/** `apt-get update` (refreshes the package lists). */
+export async function aptUpdate(): Promise<void> {
+  await aptGet(["update", "-qq"], 300_000);
+}
+
+/** `apt-get install -y <packages>`. */
+export async function aptInstall(packages: readonly string[]): Promise<void> {
+  await aptGet(["install", "-y", "-qq", ...packages], 600_000);
+}
+
+/** Root with apt-get (Debian/Ubuntu): missing programs may be installed. */
+export function canUseApt(): boolean {
+  return process.getuid?.() === 0 && isExecutable("/usr/bin/apt-get");
+}
+
 let aptUpdated = false;
 
-async function aptInstall(packages: readonly string[], log: (line: string) => void): Promise<void> {
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  const lockWait = ["-o", "DPkg::Lock::Timeout=300"];
+async function installMissing(
+  packages: readonly string[],
+  log: (line: string) => void,
+): Promise<void> {
   if (!aptUpdated) {
     log("apt-get update");
-    await run("apt-get", [...lockWait, "update", "-qq"], { env, timeoutMs: 300_000 });
+    await aptUpdate();
     aptUpdated = true;
   }
   log(`apt-get install -y ${packages.join(" ")}`);
-  await run("apt-get", [...lockWait, "install", "-y", "-qq", ...packages], {
-    env,
-    timeoutMs: 600_000,
-  });
-}
-
-function canUseApt(): boolean {
-  return process.getuid?.() === 0 && isExecutable("/usr/bin/apt-get");
+  await aptInstall(packages);
 }
 
 export async function findBinaries(options: FindBinariesOptions): Promise<Binaries> {
@@ -157,7 +173,7 @@ export async function findBinaries(options: FindBinariesOptions): Promise<Binari
   let missing = missingOf(found, options);
   const mayInstall = options.install !== false && options.binDirs === undefined && canUseApt();
   if (missing.length > 0 && mayInstall) {
-    await aptInstall(
+    await installMissing(
       missing.flatMap((m) => m.packages),
       log,
     );

@@ -71,6 +71,7 @@ import {
   setReplayPaused,
   startNode,
   stopNode,
+  unreachableHealth,
   waitForReplay,
 } from "./postgres.ts";
 import {
@@ -755,17 +756,7 @@ export class Cluster {
           pgPort: node.pg.port,
           pid: node.pg.process?.pid ?? null,
           alive,
-          health: alive
-            ? await nodeHealth(node)
-            : {
-                reachable: false,
-                inRecovery: null,
-                lsn: null,
-                replayPaused: null,
-                lagSeconds: null,
-                streaming: [],
-                error: "not running",
-              },
+          health: alive ? await nodeHealth(node) : unreachableHealth("not running"),
           gateway: node.gateway
             ? {
                 url: node.gateway.url,

@@ -508,6 +508,19 @@ export interface NodeHealth {
   error: string | null;
 }
 
+/** The health of a node that could not be asked (not running, or not answering). */
+export function unreachableHealth(error: string): NodeHealth {
+  return {
+    reachable: false,
+    inRecovery: null,
+    lsn: null,
+    replayPaused: null,
+    lagSeconds: null,
+    streaming: [],
+    error,
+  };
+}
+
 export async function nodeHealth(node: NodeLayout): Promise<NodeHealth> {
   try {
     return await withSql(node.pg.port, async (sql) => {
@@ -544,14 +557,6 @@ export async function nodeHealth(node: NodeLayout): Promise<NodeHealth> {
       };
     });
   } catch (error) {
-    return {
-      reachable: false,
-      inRecovery: null,
-      lsn: null,
-      replayPaused: null,
-      lagSeconds: null,
-      streaming: [],
-      error: error instanceof Error ? error.message : String(error),
-    };
+    return unreachableHealth(error instanceof Error ? error.message : String(error));
   }
 }

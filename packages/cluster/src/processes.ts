@@ -20,6 +20,9 @@ export interface ProcessRef {
   group: boolean;
 }
 
+/** Just the identity of a process (PID and start time): all that liveness checks need. */
+export type ProcessId = Pick<ProcessRef, "pid" | "startTicks">;
+
 interface ProcStat {
   state: string;
   ppid: number;
@@ -49,7 +52,7 @@ export function processRef(pid: number, group: boolean): ProcessRef {
 }
 
 /** True when the very process named by `ref` is still running (not a zombie, PID not reused). */
-export function isAlive(ref: ProcessRef | null | undefined): boolean {
+export function isAlive(ref: ProcessId | null | undefined): boolean {
   if (!ref) return false;
   const stat = procStat(ref.pid);
   if (!stat || stat.state === "Z" || stat.state === "X") return false;
@@ -84,6 +87,27 @@ function signal(pid: number, sig: NodeJS.Signals): void {
     process.kill(pid, sig);
   } catch {
     // Already gone: that is the goal.
+  }
+}
+
+/** Signals the very process named by `ref`, only while its start time still matches. */
+export function signalProcess(ref: ProcessId, sig: NodeJS.Signals): void {
+  if (isAlive(ref)) signal(ref.pid, sig);
+}
+
+/** Signals a whole process group (negative PID), never by name. */
+export function signalGroup(pgid: number, sig: NodeJS.Signals): void {
+  // Never our own group: that would take this Node process (and its test runner) down too.
+  if (pgid > 1 && pgid !== procStat(process.pid)?.pgrp) signal(-pgid, sig);
+}
+
+/** Polls `done` every 50 ms until it is true or `timeoutMs` passed; returns whether it became true. */
+export async function waitUntil(done: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (done()) return true;
+    if (Date.now() >= deadline) return false;
+    await sleep(50);
   }
 }
 
@@ -134,8 +158,11 @@ export async function killHard(ref: ProcessRef): Promise<void> {
   await stopProcess(ref, { signal: "SIGKILL", graceMs: 5_000 });
 }
 
-/** Live (non-zombie) processes whose parent is `pid`, with their refs. */
-function childrenOf(pid: number): ProcessRef[] {
+/**
+ * Live (non-zombie) processes whose parent is `pid`, with their refs: how a postmaster's backends
+ * are found (each puts itself in a session of its own, out of the postmaster's process group).
+ */
+export function childrenOf(pid: number): ProcessRef[] {
   const children: ProcessRef[] = [];
   for (const name of readdirProc()) {
     const child = Number(name);
@@ -178,6 +205,8 @@ export interface SpawnOptions {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   logFile: string;
+  /** Run as this user (requires root; e.g. `postgres`); undefined keeps the current user. */
+  user?: { uid: number; gid: number };
 }
 
 /**
@@ -194,6 +223,7 @@ export function spawnDaemon(options: SpawnOptions): Daemon {
       env: options.env ?? process.env,
       detached: true,
       stdio: ["ignore", fd, fd],
+      ...(options.user ? { uid: options.user.uid, gid: options.user.gid } : {}),
     });
   } finally {
     closeSync(fd);

@@ -4,18 +4,19 @@
  * resume. Ports 24000–24099; state in .firstclick/patroni-test.
  */
 import { readFile, rm } from "node:fs/promises";
-import { createConnection } from "node:net";
 import { join, resolve } from "node:path";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isAlive } from "../processes.ts";
 import { readEtcdPrefix } from "./dcs.ts";
-import { isAlive, postmasterOf } from "./process.ts";
+import { postmasterOf } from "./postmaster.ts";
 import { type ScratchEtcd, startScratchEtcd } from "./scratch-etcd.ts";
 import {
   killMember,
   loadPatroniShard,
   type PatroniShard,
   patroniStatus,
+  portAnswers,
   restartMember,
   startPatroniShard,
   stopPatroniShard,
@@ -102,19 +103,6 @@ async function insertCode(port: number, code: string): Promise<void> {
   } finally {
     await sql.end({ timeout: 1 });
   }
-}
-
-function portAnswers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: "127.0.0.1", port });
-    const done = (answer: boolean) => {
-      socket.destroy();
-      resolve(answer);
-    };
-    socket.setTimeout(1_000, () => done(false));
-    socket.once("connect", () => done(true));
-    socket.once("error", () => done(false));
-  });
 }
 
 function etcdUrl(): string {

@@ -4,7 +4,14 @@
  */
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { isAlive, type ProcessRef, signalGroup, spawnDaemon, tail, waitUntil } from "./process.ts";
+import {
+  isAlive,
+  type ProcessRef,
+  signalGroup,
+  spawnDaemon,
+  tail,
+  waitUntil,
+} from "../processes.ts";
 
 export interface ScratchEtcd {
   url: string;
@@ -56,7 +63,7 @@ export async function startScratchEtcd(options: {
   const ready = await (async () => {
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {
-      if (spawned.exitStatus() !== null) return false;
+      if (spawned.exitCode() !== null) return false;
       try {
         const response = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1_000) });
         if (response.ok) return true;
@@ -69,7 +76,7 @@ export async function startScratchEtcd(options: {
   })();
   if (!ready) {
     await stop();
-    throw new Error(`etcd did not become healthy at ${url}:\n${await tail(logFile)}`);
+    throw new Error(`etcd did not become healthy at ${url}:\n${await tail(logFile, 25)}`);
   }
   return { url, process: ref, dataDir, logFile, stop };
 }

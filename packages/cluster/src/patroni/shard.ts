@@ -8,6 +8,16 @@ import { chmod, chown, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createConnection } from "node:net";
 import { join } from "node:path";
 import {
+  isAlive,
+  type ProcessId,
+  run,
+  signalGroup,
+  signalProcess,
+  spawnDaemon,
+  tail,
+  waitUntil,
+} from "../processes.ts";
+import {
   checkIdentifier,
   checkNodes,
   checkTimings,
@@ -20,18 +30,7 @@ import {
 } from "./config.ts";
 import { deleteEtcdPrefix, scopePrefix } from "./dcs.ts";
 import { installPatroni, type PatroniBinaries } from "./install.ts";
-import {
-  isAlive,
-  killPostmasterTree,
-  type ProcessRef,
-  postmasterOf,
-  run,
-  signalGroup,
-  signalProcess,
-  spawnDaemon,
-  tail,
-  waitUntil,
-} from "./process.ts";
+import { killPostmasterTree, postmasterOf } from "./postmaster.ts";
 import {
   clusterView,
   isLeaderRole,
@@ -73,7 +72,7 @@ export interface PatroniMember extends PatroniNodeSpec {
   configFile: string;
   logFile: string;
   /** The Patroni process (it leads its own process group); null when not running. */
-  patroni: ProcessRef | null;
+  patroni: ProcessId | null;
 }
 
 export interface PatroniShard {
@@ -142,7 +141,8 @@ function memberOf(shard: PatroniShard, name: string): PatroniMember {
   return member;
 }
 
-function portAnswers(port: number): Promise<boolean> {
+/** Whether something accepts TCP connections on a loopback port. */
+export function portAnswers(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = createConnection({ host: "127.0.0.1", port });
     const done = (answer: boolean) => {
@@ -198,7 +198,8 @@ async function spawnMember(shard: PatroniShard, member: PatroniMember): Promise<
     cwd: member.memberDir,
     ...(user ? { user } : {}),
   });
-  member.patroni = spawned.ref;
+  // Recorded as before (PID and start time): the layout's schema and ha.ts read just these.
+  member.patroni = { pid: spawned.ref.pid, startTicks: spawned.ref.startTicks };
 }
 
 /** Pretty error with the log tails of the members, for a start that did not settle. */
