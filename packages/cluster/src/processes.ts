@@ -135,7 +135,7 @@ export async function stopProcess(
   if (!alive && !(useGroup && groupMembers(ref.pid).length > 0)) return;
   const send = (sig: NodeJS.Signals) => {
     if (useGroup) signal(-ref.pid, sig);
-    else if (isAlive(ref)) signal(ref.pid, sig);
+    else signalProcess(ref, sig);
   };
   const gone = () => !isAlive(ref) && (!useGroup || groupMembers(ref.pid).length === 0);
   send(options.signal ?? "SIGTERM");
@@ -183,7 +183,7 @@ export function childrenOf(pid: number): ProcessRef[] {
 export async function killTree(ref: ProcessRef): Promise<void> {
   if (!isAlive(ref)) return;
   const all = [{ ...ref, group: false }, ...childrenOf(ref.pid)];
-  for (const p of all) if (isAlive(p)) signal(p.pid, "SIGKILL");
+  for (const p of all) signalProcess(p, "SIGKILL");
   const deadline = Date.now() + 5_000;
   while (all.some(isAlive)) {
     if (Date.now() > deadline) throw new Error(`process ${ref.pid} survived SIGKILL`);
