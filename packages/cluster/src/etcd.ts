@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { Etcd3 } from "etcd3";
 import type { Layout } from "./layout.ts";
-import { type Daemon, spawnDaemon, waitForHttp } from "./processes.ts";
+import { type Daemon, poll, spawnDaemon, waitForHttp } from "./processes.ts";
 
 export function etcdArgs(options: {
   dataDir: string;
@@ -59,6 +59,17 @@ export async function startEtcd(layout: Layout): Promise<Daemon> {
 
 export async function waitForEtcd(layout: Layout, daemon: Daemon): Promise<void> {
   await waitForHttp(`${layout.etcd.url}/health`, daemon, { timeoutMs: 20_000, what: "etcd" });
+  // /health can answer before a gRPC client gets through: after a restart, grpc-js's shared
+  // subchannel may still be in its failure backoff ("14 UNAVAILABLE: No connection
+  // established"). Ready means a real gRPC read succeeds.
+  await poll(
+    () =>
+      withEtcd(layout, async (client) => {
+        await client.get("/").exec();
+        return true;
+      }),
+    { timeoutMs: 20_000, what: "etcd to answer gRPC reads" },
+  );
 }
 
 export function etcdClient(layout: Pick<Layout, "etcd">): Etcd3 {

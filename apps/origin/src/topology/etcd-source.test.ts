@@ -49,13 +49,20 @@ function recorder() {
 }
 
 async function put(key: string, value: string): Promise<number> {
-  const client = new Etcd3({ hosts: cluster.urls.etcd });
-  try {
-    const res = await client.put(key).value(value).exec();
-    return Number(res.header.revision);
-  } finally {
-    client.close();
-  }
+  // Right after etcd restarts, grpc-js's shared subchannel can still be in its failure backoff:
+  // retry the write until etcd takes it (bounded).
+  return poll(
+    async () => {
+      const client = new Etcd3({ hosts: cluster.urls.etcd });
+      try {
+        const res = await client.put(key).value(value).exec();
+        return Number(res.header.revision);
+      } finally {
+        client.close();
+      }
+    },
+    { timeoutMs: 10_000, what: `etcd to accept a write to ${key}` },
+  );
 }
 
 describe("EtcdTopologySource", () => {
