@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent setup for a fresh clone (and the first step of `npm run dev`):
 #   1. system packages: PostgreSQL server (initdb, pg_ctl, pg_basebackup, pg_rewind), etcd,
-#      redis-server, chromium + fonts (browser tests). Installed with apt-get when root on
+#      redis-server, patroni (Patroni mode), chromium + fonts (browser tests). Installed with apt-get when root on
 #      Debian/Ubuntu; otherwise this prints the one command to run.
 #   2. npm dependencies at the repo root: `npm install` (the locked versions), skipped
 #      when node_modules is already up to date with the lockfile (or FIRSTCLICK_SETUP_NPM=0).
@@ -35,6 +35,7 @@ pg_ok || required+=(postgresql)
 have etcd || required+=(etcd-server)
 have etcdctl || required+=(etcd-client)
 have redis-server || optional+=(redis-server)
+have patroni || optional+=(patroni) # Patroni mode (up --ha patroni) and its tests
 have chromium || have chromium-browser || optional+=(chromium)
 fonts_ok || optional+=(fonts-liberation fonts-noto-color-emoji)
 
