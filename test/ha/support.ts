@@ -10,9 +10,9 @@ import { type Cluster, defaultStateDir, poll, up, withSql } from "@firstclick/cl
 import {
   snapshotFromEtcd,
   snapshotFromPatroni,
-  Topology,
   type TopologySnapshot,
 } from "@firstclick/core";
+import { System } from "../e2e/support.ts";
 
 export interface HaSystemOptions {
   /** State dir under .firstclick/. */
@@ -102,23 +102,14 @@ export interface FollowResult {
   route: string | null;
 }
 
-export class HaSystem {
-  constructor(readonly cluster: Cluster) {}
-
-  get edge(): string {
-    const url = this.cluster.urls.edge;
-    if (!url) throw new Error("the cluster runs no edge");
-    return url;
-  }
-
-  get origin(): string {
-    const url = this.cluster.urls.origin;
-    if (!url) throw new Error("the cluster runs no origin");
-    return url;
+/** The end-to-end `System` (edge/origin URLs, topology, clients), with Patroni-mode probes. */
+export class HaSystem extends System {
+  constructor(cluster: Cluster) {
+    super(cluster);
   }
 
   /** Waits until origin and edge serve a topology with a primary for every shard. */
-  async ready(timeoutMs = 30_000): Promise<void> {
+  override async ready(timeoutMs = 30_000): Promise<void> {
     await poll(
       async () => {
         const version = await this.edgeVersion();
@@ -128,10 +119,6 @@ export class HaSystem {
       },
       { timeoutMs, what: "the edge to hold a topology with a primary for every shard" },
     );
-  }
-
-  async topology(): Promise<Topology> {
-    return Topology.from(await this.cluster.topology());
   }
 
   /** The leader Patroni reports for `shard` (null while it has none). */

@@ -1,3 +1,4 @@
+import { reconnectBackoff } from "@firstclick/db";
 import postgres, { type Sql } from "postgres";
 
 export interface DatabaseOptions {
@@ -17,11 +18,7 @@ export function connect(url: string, o: DatabaseOptions): Sql {
     // Seconds. Short: a dead node should fail the health check and the request quickly, so the
     // edge moves on to another node well within its own per-attempt timeout.
     connect_timeout: 2,
-    // postgres.js waits up to 3^n/100 s before reconnecting after a failure, and queued lookups
-    // wait through that pause: with its node down, the gateway answered after ~1 s instead of
-    // failing fast, and every redirect on the shard paid the edge's whole per-attempt timeout.
-    // A short, capped pause keeps a dead node's 503 fast and a revived node usable at once.
-    backoff: (retries: number) => Math.min(0.25, 0.01 * 2 ** retries),
+    backoff: reconnectBackoff,
     idle_timeout: 60,
     onnotice: () => {},
     connection: {

@@ -1,5 +1,5 @@
 import type { TopologyNode } from "@firstclick/core";
-import { type LinkRow, links } from "@firstclick/db";
+import { type LinkRow, links, reconnectBackoff } from "@firstclick/db";
 import { and, eq, isNull, sql } from "drizzle-orm";
 import type { PgUpdateSetSource } from "drizzle-orm/pg-core";
 import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
@@ -161,12 +161,7 @@ export class PgLinkStore implements LinkStore {
       idle_timeout: 60,
       // 'read-write' accepted a hot standby here (DESIGN.md); 'primary' checks in_hot_standby.
       target_session_attrs: "primary",
-      // postgres.js delays each reconnect after a failure by up to 3^n/100 s (20 s at most):
-      // during a failover the requests queued behind it waited 0.4, 1.3, 3.5 s just to get
-      // their 503, and a create loop saw the new primary seconds late. Fail fast instead: a
-      // connect to a dead loopback primary is refused at once, a hanging one is bounded by
-      // connect_timeout and the deadline below.
-      backoff: (retries: number) => Math.min(0.25, 0.01 * 2 ** retries),
+      backoff: reconnectBackoff,
       onnotice: () => {},
       connection: { application_name: "firstclick-origin" },
     });
