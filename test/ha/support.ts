@@ -7,11 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { type Cluster, defaultStateDir, poll, up, withSql } from "@firstclick/cluster";
-import {
-  snapshotFromEtcd,
-  snapshotFromPatroni,
-  type TopologySnapshot,
-} from "@firstclick/core";
+import { snapshotFromEtcd, snapshotFromPatroni, type TopologySnapshot } from "@firstclick/core";
 import { System } from "../e2e/support.ts";
 
 export interface HaSystemOptions {

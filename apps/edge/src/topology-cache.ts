@@ -20,6 +20,9 @@ export class TopologyCache {
   #current: Topology | null = null;
   #checkedAt = Number.NEGATIVE_INFINITY;
   #refreshStartedAt: number | null = null;
+  // The KV value last parsed: a warm isolate re-reads KV every few seconds and almost always
+  // finds the same snapshot, which needs no JSON parse and schema validation again.
+  #lastRaw: string | null = null;
   readonly #logError: (message: string) => void;
 
   constructor(options: { logError?: (message: string) => void } = {}) {
@@ -57,7 +60,10 @@ export class TopologyCache {
     this.#checkedAt = nowMs;
     try {
       const raw = await kv.get(TOPOLOGY_KV_KEY, { type: "text", cacheTtl: KV_CACHE_TTL_SECONDS });
-      if (raw !== null) this.offer(parseTopologySnapshot(JSON.parse(raw)));
+      if (raw !== null && raw !== this.#lastRaw) {
+        this.offer(parseTopologySnapshot(JSON.parse(raw)));
+        this.#lastRaw = raw;
+      }
     } catch (error) {
       this.#logError(
         `topology: reading KV failed, keeping version ${this.#current?.version ?? "none"}: ${
