@@ -1,5 +1,14 @@
 export type { AliasCheck } from "./codes.ts";
 export { CODE_LENGTH, checkAlias, generateCode, isShortCode, RESERVED_WORDS } from "./codes.ts";
+export type { LinkAnswer, LinkFound, LinkGone, RedirectStatus } from "./link-answer.ts";
+export {
+  GATEWAY_STATUS,
+  LinkFoundSchema,
+  LinkGoneSchema,
+  LinkMissingSchema,
+  parseLinkAnswer,
+  REDIRECT_STATUSES,
+} from "./link-answer.ts";
 export { murmur3_32 } from "./murmur3.ts";
 export type { PatroniMember, PatroniSnapshotOptions } from "./patroni.ts";
 export {
@@ -8,6 +17,8 @@ export {
   patroniScopePrefix,
   snapshotFromPatroni,
 } from "./patroni.ts";
+export type { Problem, ProblemType } from "./problem.ts";
+export { PROBLEM, PROBLEM_CONTENT_TYPE, problem } from "./problem.ts";
 export type { HashRingOptions } from "./ring.ts";
 export { DEFAULT_VNODES, HashRing } from "./ring.ts";
 export type { DecideRouteOptions, Route, RyowWindow, SerializeRyowCookieOptions } from "./ryow.ts";
@@ -19,6 +30,15 @@ export {
   RYOW_COOKIE,
   serializeRyowCookie,
 } from "./ryow.ts";
+export type { Strategy } from "./settings.ts";
+export {
+  ConsistencySettingsSchema,
+  DEFAULT_STRATEGIES,
+  optionalSetting,
+  RyowWindowSchema,
+  STRATEGIES,
+  StrategyListSchema,
+} from "./settings.ts";
 export type { CheckTargetOptions, TargetCheck, TargetRejection } from "./target.ts";
 export { checkTarget, MAX_TARGET_LENGTH } from "./target.ts";
 export type { TopologyNode, TopologyShard, TopologySnapshot } from "./topology.ts";

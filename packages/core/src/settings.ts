@@ -1,0 +1,53 @@
+import { z } from "zod";
+import { DEFAULT_RYOW_WINDOW_SECONDS, type RyowWindow } from "./ryow.ts";
+
+/**
+ * Settings the edge and the origin must read the same way: the consistency strategies and the
+ * RYOW window. Both env modules build their schema from these, so a value one side accepts the
+ * other accepts too.
+ */
+
+export const STRATEGIES = ["cookie", "fallback", "redis", "primary"] as const;
+export type Strategy = (typeof STRATEGIES)[number];
+export const DEFAULT_STRATEGIES: readonly Strategy[] = ["cookie"];
+
+/** Unset vars arrive as undefined from wrangler.toml and as "" from shells: same meaning. */
+export const optionalSetting = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => (v === "" ? undefined : v), schema.optional());
+
+/** `STRATEGY`: a comma list of strategy names, at least one. */
+export const StrategyListSchema = z
+  .string()
+  .transform((s) =>
+    s
+      .split(",")
+      .map((part) => part.trim())
+      .filter(Boolean),
+  )
+  .pipe(
+    z
+      .array(z.enum(STRATEGIES, { error: `a strategy is one of ${STRATEGIES.join(", ")}` }))
+      .min(1, "name at least one strategy"),
+  );
+
+/** `RYOW_WINDOW_SECONDS`: seconds (1 s – a year) or `session`. */
+export const RyowWindowSchema = z.union([
+  z.literal("session"),
+  z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(366 * 86_400, "at most a year"),
+]);
+
+/** The shared part of both env schemas, with defaults applied. */
+export const ConsistencySettingsSchema = z.object({
+  STRATEGY: optionalSetting(StrategyListSchema).transform(
+    (s): Strategy[] => s ?? [...DEFAULT_STRATEGIES],
+  ),
+  RYOW_WINDOW_SECONDS: optionalSetting(RyowWindowSchema).transform(
+    (w): RyowWindow => w ?? DEFAULT_RYOW_WINDOW_SECONDS,
+  ),
+  RYOW_SECRET: optionalSetting(z.string()),
+  RYOW_PREVIOUS_SECRET: optionalSetting(z.string()),
+});
