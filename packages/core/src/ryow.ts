@@ -9,12 +9,14 @@
  * primary for at most the window (the `until ≤ now + window` bound).
  */
 
+import { cookieValues, MAX_COOKIE_HEADER_LENGTH } from "./cookie-header.ts";
+import { sign, signatureMatches, usableSecrets } from "./signing.ts";
+
+export { MAX_COOKIE_HEADER_LENGTH };
 export const RYOW_COOKIE = "ryow_until";
 export const DEFAULT_RYOW_WINDOW_SECONDS = 30;
 /** Tolerated clock difference between the origin that signs and the edge that checks. */
 export const RYOW_CLOCK_SKEW_SECONDS = 5;
-/** Cookie headers longer than this are not examined (browsers cap one cookie at 4 KiB). */
-export const MAX_COOKIE_HEADER_LENGTH = 16 * 1024;
 /** At most this many `ryow_until` cookies in one header are examined; any valid one wins. */
 export const MAX_RYOW_CANDIDATES = 4;
 
@@ -36,48 +38,6 @@ export interface DecideRouteOptions {
 
 const SESSION_VALUE = "session";
 const UNTIL_PATTERN = /^\d{1,12}$/;
-// base64url of a 32-byte HMAC-SHA256, unpadded.
-const SIGNATURE_PATTERN = /^[A-Za-z0-9_-]{43}$/;
-
-const utf8 = new TextEncoder();
-const keys = new Map<string, Promise<CryptoKey>>();
-
-function hmacKey(secret: string): Promise<CryptoKey> {
-  let key = keys.get(secret);
-  if (!key) {
-    key = crypto.subtle.importKey(
-      "raw",
-      utf8.encode(secret),
-      { name: "HMAC", hash: "SHA-256" },
-      false,
-      ["sign", "verify"],
-    );
-    // Secrets come from configuration, so this stays tiny; the bound only guards misuse.
-    if (keys.size >= 16) keys.clear();
-    keys.set(secret, key);
-    // A failed import is not cached: the next call retries.
-    key.catch(() => keys.delete(secret));
-  }
-  return key;
-}
-
-function toBase64Url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-}
-
-function fromBase64Url(s: string): Uint8Array<ArrayBuffer> {
-  const binary = atob(s.replaceAll("-", "+").replaceAll("_", "/"));
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
-}
-
-async function sign(secret: string, payload: string): Promise<string> {
-  const mac = await crypto.subtle.sign("HMAC", await hmacKey(secret), utf8.encode(payload));
-  return toBase64Url(new Uint8Array(mac));
-}
 
 function isValidWindow(window: RyowWindow): boolean {
   return window === "session" || (Number.isInteger(window) && window > 0);
@@ -98,39 +58,6 @@ export async function serializeRyowCookie(o: SerializeRyowCookieOptions): Promis
   const value = o.secret ? `${payload}.${await sign(o.secret, payload)}` : payload;
   const maxAge = o.window === "session" ? "" : `; Max-Age=${o.window}`;
   return `${RYOW_COOKIE}=${value}${maxAge}; Path=/; HttpOnly; SameSite=Lax${o.secure ? "; Secure" : ""}`;
-}
-
-/** The values of up to MAX_RYOW_CANDIDATES `ryow_until` cookies in a Cookie header. */
-function ryowValues(header: string): string[] {
-  const values: string[] = [];
-  const needle = `${RYOW_COOKIE}=`;
-  let from = 0;
-  while (values.length < MAX_RYOW_CANDIDATES) {
-    const at = header.indexOf(needle, from);
-    if (at === -1) break;
-    from = at + needle.length;
-    // Only a whole cookie name counts: at the start or after "; " (not e.g. "xryow_until=").
-    let before = at - 1;
-    while (before >= 0 && (header[before] === " " || header[before] === "\t")) before--;
-    if (before >= 0 && header[before] !== ";") continue;
-    const end = header.indexOf(";", from);
-    values.push(header.slice(from, end === -1 ? header.length : end).trim());
-  }
-  return values;
-}
-
-async function signatureMatches(
-  payload: string,
-  signature: string,
-  secrets: readonly string[],
-): Promise<boolean> {
-  if (!SIGNATURE_PATTERN.test(signature)) return false;
-  const mac = fromBase64Url(signature);
-  const data = utf8.encode(payload);
-  for (const secret of secrets) {
-    if (await crypto.subtle.verify("HMAC", await hmacKey(secret), mac, data)) return true;
-  }
-  return false;
 }
 
 async function isValid(
@@ -170,9 +97,9 @@ export async function decideRoute(
       return "replica";
     }
     if (!Number.isFinite(nowSeconds) || !isValidWindow(o.window)) return "replica";
-    const values = ryowValues(cookieHeader);
+    const values = cookieValues(cookieHeader, RYOW_COOKIE, MAX_RYOW_CANDIDATES);
     if (values.length === 0) return "replica";
-    const secrets = (o.secrets ?? []).filter((s): s is string => typeof s === "string" && s !== "");
+    const secrets = usableSecrets(o.secrets);
     for (const value of values) {
       if (await isValid(value, nowSeconds, o.window, secrets)) return "primary";
     }
