@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { type Cluster, defaultStateDir, poll, up } from "@firstclick/cluster";
+import { parseLinkAnswer } from "@firstclick/core";
 import postgres, { type Sql } from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createGatewayApp } from "./app.ts";
@@ -20,6 +21,8 @@ function pool(url: string, nodeId: string, statementTimeoutMs = 1_000): Sql {
   pools.push(sql);
   return sql;
 }
+
+const isoTime = expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
 
 function code(prefix: string): string {
   return `${prefix}${Math.random().toString(36).slice(2, 9)}`;
@@ -93,11 +96,31 @@ describe("GET /links/:code on a primary", () => {
 
     const gone = await app.request(`/links/${deleted}`);
     expect(gone.status).toBe(410);
-    expect(await gone.json()).toEqual({ code: deleted, reason: "deleted" });
+    expect(await gone.json()).toEqual({ code: deleted, reason: "deleted", updatedAt: isoTime });
 
     const old = await app.request(`/links/${expired}`);
     expect(old.status).toBe(410);
-    expect(await old.json()).toEqual({ code: expired, reason: "expired" });
+    expect(await old.json()).toEqual({ code: expired, reason: "expired", updatedAt: isoTime });
+  });
+
+  it("every answer is one the edge accepts (core's link-answer contract)", async () => {
+    const app = createGatewayApp({ db: pool(cluster.databaseUrl("s0n0"), "s0n0"), nodeId: "s0n0" });
+    const found = code("ctr");
+    const deleted = code("ctd");
+    await insertLink({ code: found, target: "https://example.com/x", redirectStatus: 308 });
+    await insertLink({ code: deleted, deletedAt: new Date() });
+    const read = async (c: string) => {
+      const res = await app.request(`/links/${c}`);
+      return parseLinkAnswer(res.status, await res.json());
+    };
+    expect(await read(found)).toEqual({
+      kind: "found",
+      url: "https://example.com/x",
+      redirectStatus: 308,
+      updatedAt: isoTime,
+    });
+    expect(await read(deleted)).toEqual({ kind: "gone", reason: "deleted" });
+    expect(await read(code("ctm"))).toEqual({ kind: "missing" });
   });
 
   it("a link both deleted and expired reads as deleted", async () => {
@@ -105,7 +128,7 @@ describe("GET /links/:code on a primary", () => {
     const c = code("both");
     await insertLink({ code: c, deletedAt: new Date(), expiresAt: new Date(Date.now() - 1_000) });
     const res = await app.request(`/links/${c}`);
-    expect(await res.json()).toEqual({ code: c, reason: "deleted" });
+    expect(await res.json()).toEqual({ code: c, reason: "deleted", updatedAt: isoTime });
   });
 });
 

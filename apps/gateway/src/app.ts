@@ -1,6 +1,7 @@
-import { isShortCode } from "@firstclick/core";
+import { GATEWAY_STATUS, isShortCode, type LinkMissingSchema } from "@firstclick/core";
 import { Hono } from "hono";
 import type { Sql } from "postgres";
+import type { z } from "zod";
 import { findLink, nodeHealth } from "./db.ts";
 
 export interface GatewayAppOptions {
@@ -10,6 +11,9 @@ export interface GatewayAppOptions {
   /** Errors are reported here (default: console.error); tests silence them. */
   logError?: (message: string) => void;
 }
+
+// core's LinkMissingSchema: the edge accepts a 404 only with exactly this body.
+const NOT_FOUND = { error: "not_found" } as const satisfies z.infer<typeof LinkMissingSchema>;
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -29,22 +33,22 @@ export function createGatewayApp({ db, nodeId, logError = console.error }: Gatew
     linkReads++;
     const code = c.req.param("code");
     // The same filter the edge applies: nothing that cannot be a code reaches the database.
-    if (!isShortCode(code)) return c.json({ error: "not_found" }, 404);
+    if (!isShortCode(code)) return c.json(NOT_FOUND, GATEWAY_STATUS.missing);
     let lookup: Awaited<ReturnType<typeof findLink>>;
     try {
       lookup = await findLink(db, code);
     } catch (error) {
       logError(`gateway ${nodeId}: link lookup failed: ${describe(error)}`);
       // 503 (not 500): the edge reads it as "this node cannot answer now" and tries another.
-      return c.json({ error: "database_unavailable" }, 503);
+      return c.json({ error: "database_unavailable" }, GATEWAY_STATUS.unavailable);
     }
     switch (lookup.kind) {
       case "found":
-        return c.json(lookup.link, 200);
+        return c.json(lookup.link, GATEWAY_STATUS.found);
       case "gone":
-        return c.json({ code: lookup.code, reason: lookup.reason }, 410);
+        return c.json(lookup.link, GATEWAY_STATUS.gone);
       case "missing":
-        return c.json({ error: "not_found" }, 404);
+        return c.json(NOT_FOUND, GATEWAY_STATUS.missing);
     }
   });
 
@@ -57,7 +61,7 @@ export function createGatewayApp({ db, nodeId, logError = console.error }: Gatew
     }
   });
 
-  app.notFound((c) => c.json({ error: "not_found" }, 404));
+  app.notFound((c) => c.json(NOT_FOUND, 404));
   app.onError((error, c) => {
     logError(`gateway ${nodeId}: ${describe(error)}`);
     return c.json({ error: "internal" }, 500);

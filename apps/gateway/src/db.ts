@@ -1,3 +1,9 @@
+import {
+  type LinkFound,
+  type LinkGone,
+  REDIRECT_STATUSES,
+  type RedirectStatus,
+} from "@firstclick/core";
 import { reconnectBackoff } from "@firstclick/db";
 import postgres, { type Sql } from "postgres";
 
@@ -29,19 +35,15 @@ export function connect(url: string, o: DatabaseOptions): Sql {
   });
 }
 
+/** The answer bodies are core's contract (link-answer.ts): the edge checks them with its schemas. */
 export type LinkLookup =
-  | {
-      kind: "found";
-      link: {
-        code: string;
-        url: string;
-        redirectStatus: number;
-        expiresAt: string | null;
-        updatedAt: string;
-      };
-    }
-  | { kind: "gone"; code: string; reason: "deleted" | "expired" }
+  | { kind: "found"; link: LinkFound }
+  | { kind: "gone"; link: LinkGone }
   | { kind: "missing" };
+
+function isRedirectStatus(status: number): status is RedirectStatus {
+  return (REDIRECT_STATUSES as readonly number[]).includes(status);
+}
 
 interface LinkRow {
   code: string;
@@ -65,9 +67,17 @@ export async function findLink(sql: Sql, code: string): Promise<LinkLookup> {
     from links where code = ${code}`;
   const row = rows[0];
   if (!row) return { kind: "missing" };
+  const updatedAt = row.updated_at.toISOString();
   // Deleted wins over expired: it is the more deliberate state.
-  if (row.deleted) return { kind: "gone", code: row.code, reason: "deleted" };
-  if (row.expired) return { kind: "gone", code: row.code, reason: "expired" };
+  if (row.deleted || row.expired) {
+    const reason = row.deleted ? "deleted" : "expired";
+    return { kind: "gone", link: { code: row.code, reason, updatedAt } };
+  }
+  // The table's CHECK allows only these; a row outside them is corrupt, and a 503 sends the edge
+  // to another node rather than redirecting with a status no browser expects.
+  if (!isRedirectStatus(row.redirect_status)) {
+    throw new Error(`link ${row.code} has redirect status ${row.redirect_status}`);
+  }
   return {
     kind: "found",
     link: {
@@ -75,7 +85,7 @@ export async function findLink(sql: Sql, code: string): Promise<LinkLookup> {
       url: row.target,
       redirectStatus: row.redirect_status,
       expiresAt: row.expires_at ? row.expires_at.toISOString() : null,
-      updatedAt: row.updated_at.toISOString(),
+      updatedAt,
     },
   };
 }
