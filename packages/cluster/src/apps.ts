@@ -10,11 +10,16 @@ import { type Daemon, spawnDaemon, waitForHttp } from "./processes.ts";
 
 export type AppKind = "gateway" | "origin" | "edge";
 
-const ENTRIES: Record<AppKind, { entry: string; cwd: string }> = {
-  gateway: { entry: "apps/gateway/src/main.ts", cwd: "apps/gateway" },
-  origin: { entry: "apps/origin/src/main.ts", cwd: "apps/origin" },
+/**
+ * `nodeArgs`: the gateways and the origin run as plain Node 24, which strips TypeScript types
+ * itself, so production runs no loader; the edge's serve script (miniflare, wrangler config)
+ * keeps its own runner.
+ */
+const ENTRIES: Record<AppKind, { entry: string; cwd: string; nodeArgs: readonly string[] }> = {
+  gateway: { entry: "apps/gateway/src/main.ts", cwd: "apps/gateway", nodeArgs: [] },
+  origin: { entry: "apps/origin/src/main.ts", cwd: "apps/origin", nodeArgs: [] },
   // The edge's serve script reads wrangler.toml at the repo root, and is documented as run from it.
-  edge: { entry: "apps/edge/scripts/serve.ts", cwd: "." },
+  edge: { entry: "apps/edge/scripts/serve.ts", cwd: ".", nodeArgs: ["--import", "tsx"] },
 };
 
 const READY_TIMEOUT_MS: Record<AppKind, number> = {
@@ -88,8 +93,8 @@ export function edgeEnv(layout: Layout, edge: ServiceLayout): Record<string, str
 }
 
 /**
- * Spawns `node --import tsx <entry>` with the repo's Node 24: one process per app whose PID is
- * the server itself (the `tsx` CLI would put a relay process in between). Not waited for.
+ * Spawns `node <entry>` with the repo's Node 24: one process per app whose PID is the server
+ * itself (the `tsx` CLI would put a relay process in between). Not waited for.
  */
 export function spawnApp(
   layout: Layout,
@@ -97,11 +102,11 @@ export function spawnApp(
   service: ServiceLayout,
   env: Record<string, string>,
 ): Daemon {
-  const { entry, cwd } = ENTRIES[kind];
+  const { entry, cwd, nodeArgs } = ENTRIES[kind];
   const node = join(layout.repoRoot, "node_modules", ".bin", "node");
   return spawnDaemon({
     command: existsSync(node) ? node : process.execPath,
-    args: ["--import", "tsx", join(layout.repoRoot, entry)],
+    args: [...nodeArgs, join(layout.repoRoot, entry)],
     cwd: join(layout.repoRoot, cwd),
     env: { ...baseEnv(layout.repoRoot), ...env },
     logFile: service.log,
