@@ -3,7 +3,8 @@ import { join } from "node:path";
 import { type Cluster, defaultStateDir, poll, repoRoot, up } from "@firstclick/cluster";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-// main.ts as its own process (as the cluster and production run it): start, serve, SIGTERM.
+// main.ts as its own process under plain Node 24 (type stripping, no TypeScript loader), as
+// production runs it: start, serve, SIGTERM.
 const BASE_PORT = 23_700;
 const ORIGIN_PORT = 23_790;
 
@@ -31,7 +32,7 @@ afterAll(async () => {
 
 function start(env: Record<string, string>) {
   const node = join(repoRoot(), "node_modules", ".bin", "node");
-  const child = spawn(node, ["--import", "tsx", join(import.meta.dirname, "main.ts")], {
+  const child = spawn(node, [join(import.meta.dirname, "main.ts")], {
     cwd: join(import.meta.dirname, ".."),
     env: { PATH: process.env.PATH ?? "", ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -15,7 +15,11 @@ export class MemoryLinkStore implements LinkStore {
   readonly nodes = new Map<string, Map<string, StoredLink>>();
   readonly down = new Set<string>();
 
-  constructor(private readonly now: () => Date = () => new Date()) {}
+  private readonly now: () => Date;
+
+  constructor(now: () => Date = () => new Date()) {
+    this.now = now;
+  }
 
   #table(at: ShardPrimary): Map<string, StoredLink> {
     if (this.down.has(at.node.id)) {

@@ -51,11 +51,11 @@ export interface LinkStore {
 /** The shard's primary did not answer (down, unreachable, no longer a primary). → 503 */
 export class ShardUnavailableError extends Error {
   override readonly name = "ShardUnavailableError";
-  constructor(
-    readonly shard: string,
-    message: string,
-  ) {
+  readonly shard: string;
+
+  constructor(shard: string, message: string) {
     super(message);
+    this.shard = shard;
   }
 }
 
@@ -66,11 +66,12 @@ export class ShardUnavailableError extends Error {
  */
 export class ReplicationTimeoutError extends Error {
   override readonly name = "ReplicationTimeoutError";
-  constructor(
-    readonly shard: string,
-    readonly committedOnPrimary: boolean,
-    message: string,
-  ) {
+  readonly shard: string;
+  readonly committedOnPrimary: boolean;
+
+  constructor(shard: string, committedOnPrimary: boolean, message: string) {
     super(message);
+    this.shard = shard;
+    this.committedOnPrimary = committedOnPrimary;
   }
 }

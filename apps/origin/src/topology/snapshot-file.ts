@@ -25,10 +25,13 @@ export class SnapshotFileWriter {
   #pending: TopologySnapshot | null = null;
   #writing: Promise<void> | null = null;
 
-  constructor(
-    private readonly path: string,
-    private readonly logError: (message: string) => void = console.error,
-  ) {}
+  private readonly path: string;
+  private readonly logError: (message: string) => void;
+
+  constructor(path: string, logError: (message: string) => void = console.error) {
+    this.path = path;
+    this.logError = logError;
+  }
 
   write(snapshot: TopologySnapshot): void {
     this.#pending = snapshot;

@@ -21,7 +21,11 @@ export class TopologyState implements TopologyView {
   #status: SourceStatus = "disconnected";
   readonly #listeners = new Set<TopologyListener>();
 
-  constructor(private readonly logError: (message: string) => void = console.error) {}
+  private readonly logError: (message: string) => void;
+
+  constructor(logError: (message: string) => void = console.error) {
+    this.logError = logError;
+  }
 
   current(): Topology | null {
     return this.#current;
