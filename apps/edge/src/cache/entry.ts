@@ -1,0 +1,44 @@
+import { REDIRECT_STATUSES } from "@firstclick/core";
+import { z } from "zod";
+
+/**
+ * What both tiers hold for a code: the gateway's answer without anything request-specific (no
+ * cookies, no route, no position), when it was fetched, and until when it may be served.
+ */
+
+const isoTime = z.iso.datetime({ offset: true });
+
+export const CachedAnswerSchema = z.discriminatedUnion("kind", [
+  z.object({
+    kind: z.literal("found"),
+    url: z.string().max(4096),
+    redirectStatus: z.union(REDIRECT_STATUSES.map((s) => z.literal(s))),
+    updatedAt: isoTime,
+  }),
+  z.object({
+    kind: z.literal("gone"),
+    reason: z.enum(["deleted", "expired"]),
+    updatedAt: isoTime.optional(),
+  }),
+]);
+export type CachedAnswer = z.infer<typeof CachedAnswerSchema>;
+
+export const CacheEntrySchema = z.object({
+  answer: CachedAnswerSchema,
+  /** When a gateway gave this answer (ms since the epoch). */
+  fetchedAtMs: z.number().int().nonnegative(),
+  /** Past this the entry is not served, whatever a tier still holds. */
+  expiresAtMs: z.number().int().nonnegative(),
+});
+export type CacheEntry = z.infer<typeof CacheEntrySchema>;
+
+/** Bookkeeping a memory entry costs beyond its strings: measured by bench/cache-memory.ts. */
+export const ENTRY_OVERHEAD_BYTES = 200;
+
+/** What an entry is charged against CACHE_MAX_BYTES (strings as UTF-16, the worst case). */
+export function entryBytes(code: string, entry: CacheEntry): number {
+  const a = entry.answer;
+  const strings =
+    code.length + (a.kind === "found" ? a.url.length : 0) + (a.updatedAt?.length ?? 0);
+  return ENTRY_OVERHEAD_BYTES + 2 * strings;
+}

@@ -1,0 +1,125 @@
+import type { RyowWindow } from "@firstclick/core";
+import type { CacheEntry } from "./entry.ts";
+import type { LocationTier } from "./location-tier.ts";
+import { MemoryTier } from "./memory-tier.ts";
+import type { CacheConfig } from "./settings.ts";
+import { type CacheableAnswer, cacheTtlSeconds, windowSeconds } from "./ttl.ts";
+
+/**
+ * The edge's link cache: isolate memory first, then the location's Cache API, then the caller
+ * asks a gateway and hands the answer back with `put`. The caller owns every consistency
+ * decision (README.md beside this file):
+ *   - `bypass: true` whenever the RYOW strategies send this request to the primary (cookie
+ *     window, redis key) or it carries a position for the code's shard. The cache knows no
+ *     positions; a hit returns `fetchedAtMs` for a caller that can prove more.
+ *   - `put` every gateway answer; the cache keeps only what is old enough (ttl.ts).
+ *   - `purge` on the origin's notice after an edit or a delete.
+ */
+
+export type CacheTier = "memory" | "location";
+
+/** Runs a task past the response (the ExecutionContext's waitUntil). */
+export type Background = (task: Promise<unknown>) => void;
+
+export interface CacheHit {
+  entry: CacheEntry;
+  tier: CacheTier;
+}
+
+export interface LookupOptions {
+  nowMs: number;
+  /** True: the request must reach a gateway; the cache is not even looked at. */
+  bypass: boolean;
+}
+
+export interface LinkCacheOptions {
+  config: Pick<CacheConfig, "maxTtlSeconds" | "maxEntries" | "maxBytes">;
+  window: RyowWindow;
+  /** The location tier; null keeps the cache in isolate memory only. */
+  location: LocationTier | null;
+  logError?: (message: string) => void;
+}
+
+export class LinkCache {
+  readonly #memory: MemoryTier;
+  readonly #location: LocationTier | null;
+  readonly #window: RyowWindow;
+  readonly #maxTtlSeconds: number;
+  readonly #logError: (message: string) => void;
+
+  constructor(o: LinkCacheOptions) {
+    this.#memory = new MemoryTier({ maxEntries: o.config.maxEntries, maxBytes: o.config.maxBytes });
+    this.#location = o.location;
+    this.#window = o.window;
+    this.#maxTtlSeconds = o.config.maxTtlSeconds;
+    this.#logError = o.logError ?? ((m) => console.error(m));
+  }
+
+  async get(code: string, o: LookupOptions): Promise<CacheHit | null> {
+    if (o.bypass) return null;
+    const inMemory = this.#memory.get(code, o.nowMs);
+    if (inMemory) return { entry: inMemory, tier: "memory" };
+    if (!this.#location || this.#memory.refuses(code, o.nowMs)) return null;
+    let entry: CacheEntry | undefined;
+    try {
+      entry = await this.#location.get(code, o.nowMs);
+    } catch (error) {
+      // The Cache API failing is a miss, never a failed redirect.
+      this.#logError(`cache: location lookup of ${code} failed: ${String(error)}`);
+      return null;
+    }
+    if (!entry) return null;
+    this.#memory.set(code, entry, o.nowMs);
+    return { entry, tier: "location" };
+  }
+
+  /**
+   * Offers a gateway's answer. Returns the TTL it was cached for, 0 when it was not (young,
+   * missing, or purged a moment ago). The location write runs in the background.
+   */
+  put(code: string, answer: CacheableAnswer, o: { nowMs: number; background: Background }): number {
+    const ttl = cacheTtlSeconds(answer, o.nowMs, {
+      window: this.#window,
+      maxTtlSeconds: this.#maxTtlSeconds,
+    });
+    if (ttl === 0 || answer.kind === "missing") return 0;
+    const entry: CacheEntry = {
+      answer:
+        answer.kind === "found"
+          ? {
+              kind: "found",
+              url: answer.url,
+              redirectStatus: answer.redirectStatus,
+              updatedAt: answer.updatedAt,
+            }
+          : { kind: "gone", reason: answer.reason, updatedAt: answer.updatedAt },
+      fetchedAtMs: o.nowMs,
+      expiresAtMs: o.nowMs + ttl * 1000,
+    };
+    if (!this.#memory.set(code, entry, o.nowMs)) return 0;
+    if (this.#location) {
+      o.background(
+        this.#location.put(code, entry, o.nowMs).catch((error: unknown) => {
+          this.#logError(`cache: location write of ${code} failed: ${String(error)}`);
+        }),
+      );
+    }
+    return ttl;
+  }
+
+  /**
+   * Drops the code from this isolate and this location, and keeps this isolate from caching it
+   * again for the RYOW window: a replica that has not replayed the edit yet could otherwise put
+   * the old answer straight back. Other isolates and locations keep theirs until its TTL.
+   */
+  async purge(code: string, nowMs: number): Promise<{ location: boolean }> {
+    this.#memory.purge(code, nowMs + windowSeconds(this.#window) * 1000);
+    if (!this.#location) return { location: false };
+    return { location: await this.#location.purge(code) };
+  }
+
+  /** Entries and charged bytes of the memory tier (for /health and the memory bench). */
+  get memory(): { entries: number; bytes: number } {
+    return { entries: this.#memory.entries, bytes: this.#memory.bytes };
+  }
+}
