@@ -1,2 +1,9 @@
 export { reconnectBackoff } from "./pool.ts";
-export { type LinkRow, links, type NewLinkRow } from "./schema.ts";
+export {
+  type ClickRollupRow,
+  clickBatches,
+  clickRollups,
+  type LinkRow,
+  links,
+  type NewLinkRow,
+} from "./schema.ts";

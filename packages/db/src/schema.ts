@@ -1,5 +1,15 @@
 import { sql } from "drizzle-orm";
-import { check, index, pgTable, smallint, text, timestamp } from "drizzle-orm/pg-core";
+import {
+  bigint,
+  boolean,
+  check,
+  index,
+  pgTable,
+  primaryKey,
+  smallint,
+  text,
+  timestamp,
+} from "drizzle-orm/pg-core";
 
 /**
  * One row per short link. The same table exists on every shard primary; a code lives on the
@@ -26,3 +36,41 @@ export const links = pgTable(
 
 export type LinkRow = typeof links.$inferSelect;
 export type NewLinkRow = typeof links.$inferInsert;
+
+/**
+ * Click counts per (code, hour, outcome, country, referrer host, device, bot), written by the
+ * origin once per Queue batch per shard (apps/origin/src/stats/README.md). Unknown country or
+ * referrer is '' rather than NULL, because the columns form the primary key the upsert targets.
+ */
+export const clickRollups = pgTable(
+  "click_rollups",
+  {
+    code: text("code").notNull(),
+    hour: timestamp("hour", { withTimezone: true, mode: "date" }).notNull(),
+    outcome: text("outcome").notNull(),
+    country: text("country").notNull(),
+    referrerHost: text("referrer_host").notNull(),
+    device: text("device").notNull(),
+    bot: boolean("bot").notNull(),
+    count: bigint("count", { mode: "number" }).notNull(),
+  },
+  (t) => [
+    primaryKey({
+      name: "click_rollups_pkey",
+      columns: [t.code, t.hour, t.outcome, t.country, t.referrerHost, t.device, t.bot],
+    }),
+    check("click_rollups_outcome_check", sql`${t.outcome} in ('redirect', 'not_found', 'gone')`),
+    check("click_rollups_count_check", sql`${t.count} > 0`),
+  ],
+);
+
+/**
+ * Queue messages already counted on this shard: inserted in the same transaction as their
+ * rollups, so a redelivered message finds its id here and adds nothing.
+ */
+export const clickBatches = pgTable("click_batches", {
+  id: text("id").primaryKey(),
+  countedAt: timestamp("counted_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+});
+
+export type ClickRollupRow = typeof clickRollups.$inferSelect;
