@@ -25,7 +25,9 @@ export const TimelineHistorySchema = z
     (h) =>
       h.every((s, i) => {
         const prev = h[i - 1];
-        return !prev || (prev.timeline < s.timeline && compareLsn(prev.switchLsn, s.switchLsn) <= 0);
+        return (
+          !prev || (prev.timeline < s.timeline && compareLsn(prev.switchLsn, s.switchLsn) <= 0)
+        );
       }),
     { error: "timelines must increase, and so must their switch LSNs" },
   );

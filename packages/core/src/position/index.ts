@@ -1,5 +1,3 @@
-export type { PositionJudgement } from "./judge.ts";
-export { judgePosition } from "./judge.ts";
 export type { TimelineSwitch } from "./history.ts";
 export {
   currentTimeline,
@@ -9,6 +7,8 @@ export {
   TimelineHistorySchema,
   TimelineSwitchSchema,
 } from "./history.ts";
+export type { PositionJudgement } from "./judge.ts";
+export { judgePosition } from "./judge.ts";
 export type { Lsn } from "./lsn.ts";
 export { compareLsn, formatLsn, isLsn, lsnFromBytes, parseLsn } from "./lsn.ts";
 export type { Position } from "./position.ts";

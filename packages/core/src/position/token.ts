@@ -97,7 +97,10 @@ export function mergePosition(
     writtenAt: Math.floor(nowSeconds),
   };
   const next = [...(token ?? []).filter((e) => e.shard !== normal.shard), entry].sort(byWrittenAt);
-  while (next.length > MAX_POSITION_ENTRIES || payloadOf(next).length > MAX_POSITION_PAYLOAD_LENGTH) {
+  while (
+    next.length > MAX_POSITION_ENTRIES ||
+    payloadOf(next).length > MAX_POSITION_PAYLOAD_LENGTH
+  ) {
     next.shift();
   }
   return next;
