@@ -30,6 +30,7 @@ export {
   RYOW_COOKIE,
   serializeRyowCookie,
 } from "./ryow.ts";
+export { mulberry32, seededCodes } from "./seeded-random.ts";
 export type { Strategy } from "./settings.ts";
 export {
   ConsistencySettingsSchema,
