@@ -12,7 +12,7 @@ import {
   testEdge,
 } from "../test/support.ts";
 import { REDIRECT_CACHE_CONTROL } from "./app.ts";
-import type { RouteOracle } from "./oracle.ts";
+import type { RyowStrategy } from "./strategies/index.ts";
 
 const now = () => Math.floor(Date.now() / 1000);
 const JSON_ACCEPT = { accept: "application/json" };
@@ -306,10 +306,10 @@ describe("strategies", () => {
     expect(res.headers.get("x-firstclick-route")).toBe("primary; shard=s0");
   });
 
-  it("redis: a RouteOracle installed by the build decides, once per redirect", async () => {
+  it("redis: a strategy installed by the build decides, once per redirect", async () => {
     const code = newCode();
     const asked: string[] = [];
-    const oracle: RouteOracle = {
+    const strategy: RyowStrategy = {
       name: "redis",
       route: async (q) => {
         asked.push(q.code);
@@ -318,14 +318,14 @@ describe("strategies", () => {
     };
     const { edge } = await edgeWithLink(code, {
       env: { STRATEGY: "redis" },
-      app: { oracles: { redis: () => oracle } },
+      app: { strategies: { redis: () => strategy } },
     });
     const res = await edge.fetch(`/${code}`);
     expect(res.headers.get("x-firstclick-route")).toBe("primary; shard=s0");
     expect(asked).toEqual([code]);
   });
 
-  it("redis without an installed oracle is a clear configuration error", async () => {
+  it("redis without an installed strategy is a clear configuration error", async () => {
     const edge = testEdge({ prefix: newPrefix(), env: { STRATEGY: "redis" } });
     const res = await edge.fetch(`/${newCode()}`, { headers: JSON_ACCEPT });
     expect(res.status).toBe(500);

@@ -3,7 +3,6 @@ import { type Context, Hono } from "hono";
 import { type EdgeBindings, type EdgeConfig, EdgeConfigError, edgeConfig } from "./env.ts";
 import { FallbackBudget } from "./fallback-budget.ts";
 import { authorized, getTopologyVersion, putTopology, unauthorized } from "./internal.ts";
-import { cookieOracle, decideWithOracles, primaryOracle, type RouteOracle } from "./oracle.ts";
 import {
   linkGone,
   linkNotFound,
@@ -14,6 +13,12 @@ import {
 } from "./pages.ts";
 import { passThrough } from "./passthrough.ts";
 import { planRedirect, routeHeader } from "./route.ts";
+import {
+  decideWithStrategies,
+  type InstalledStrategies,
+  type RyowStrategy,
+  strategiesFor,
+} from "./strategies/index.ts";
 import { type Background, TopologyCache } from "./topology-cache.ts";
 import { type Fetcher, resolveRedirect } from "./upstream.ts";
 
@@ -31,12 +36,8 @@ export const RETRY_AFTER_SECONDS = 5;
 export interface EdgeAppOptions {
   /** The isolate's topology (default: a new, empty one). Tests pass their own. */
   topologyCache?: TopologyCache;
-  /**
-   * Route oracles for strategies implemented outside this module, by strategy name. `redis`
-   * (one `GET ryow:<code>` per redirect) plugs in here; without it STRATEGY=redis is a
-   * configuration error.
-   */
-  oracles?: { redis?: (config: EdgeConfig, bindings: EdgeBindings) => RouteOracle };
+  /** Strategies built outside the pure part (`redis`), see strategies/index.ts. */
+  strategies?: InstalledStrategies;
   /** Subrequests to gateways and the origin (default: the global fetch). */
   fetcher?: Fetcher;
   logError?: (message: string) => void;
@@ -78,26 +79,15 @@ export function createEdgeApp(options: EdgeAppOptions = {}) {
   // Per isolate: where the next redirect starts among a shard's replicas, and the fallback budget.
   let replicaCursor = 0;
   let budget: FallbackBudget | null = null;
-  const oraclesByConfig = new WeakMap<EdgeConfig, RouteOracle[]>();
+  const strategiesByConfig = new WeakMap<EdgeConfig, RyowStrategy[]>();
 
-  function oraclesFor(config: EdgeConfig, bindings: EdgeBindings): RouteOracle[] {
-    let oracles = oraclesByConfig.get(config);
-    if (!oracles) {
-      oracles = [];
-      if (config.strategies.has("primary")) oracles.push(primaryOracle);
-      if (config.strategies.has("cookie")) oracles.push(cookieOracle(config));
-      if (config.strategies.has("redis")) {
-        const redis = options.oracles?.redis;
-        if (!redis) {
-          throw new EdgeConfigError(
-            "STRATEGY includes redis, but no redis RouteOracle is installed in this build",
-          );
-        }
-        oracles.push(redis(config, bindings));
-      }
-      oraclesByConfig.set(config, oracles);
+  function strategies(config: EdgeConfig, bindings: EdgeBindings): RyowStrategy[] {
+    let built = strategiesByConfig.get(config);
+    if (!built) {
+      built = strategiesFor(config, bindings, options.strategies ?? {});
+      strategiesByConfig.set(config, built);
     }
-    return oracles;
+    return built;
   }
 
   function fallbackBudget(config: EdgeConfig, nowMs: number): FallbackBudget {
@@ -174,7 +164,7 @@ export function createEdgeApp(options: EdgeAppOptions = {}) {
         problemResponse(accept, spec, { "retry-after": String(RETRY_AFTER_SECONDS) }),
       );
     }
-    const route = await decideWithOracles(oraclesFor(config, c.env), {
+    const route = await decideWithStrategies(strategies(config, c.env), {
       code,
       cookieHeader: c.req.header("cookie") ?? null,
       nowSeconds: Math.floor(now / 1000),

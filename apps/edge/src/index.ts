@@ -1,13 +1,13 @@
 import { createEdgeApp } from "./app.ts";
 import type { EdgeBindings } from "./env.ts";
-import { createRedisOracle } from "./redis-strategy.ts";
+import { createRedisStrategy } from "./strategies/redis/index.ts";
 
 // The Durable Object class must be exported by the Worker's main module (wrangler.toml binds it).
-export { RyowRedis } from "./redis-object.ts";
+export { RyowRedis } from "./strategies/redis/durable-object.ts";
 
 // One app per isolate: its topology, replica cursor and fallback budget live as long as it does.
 const app = createEdgeApp({
-  oracles: { redis: (config, bindings) => createRedisOracle(config, bindings) },
+  strategies: { redis: (config, bindings) => createRedisStrategy(config, bindings) },
 });
 
 export default {

@@ -6,7 +6,7 @@ import {
   RespError,
   RespReader,
   type RespValue,
-} from "./redis-resp.ts";
+} from "./resp.ts";
 
 /**
  * One TCP connection to Redis from workerd (`cloudflare:sockets`), pipelined: commands are

@@ -1,8 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
-import { type EdgeBindings, edgeConfig } from "./env.ts";
-import { RedisConnection } from "./redis-connection.ts";
-import { isFreshReply, RedisTimeoutError, withTimeout } from "./redis-oracle.ts";
-import { parseRedisUrl, type RedisAddress, ryowKey } from "./redis-resp.ts";
+import { type EdgeBindings, edgeConfig } from "../../env.ts";
+import { RedisConnection } from "./connection.ts";
+import { parseRedisUrl, type RedisAddress, ryowKey } from "./resp.ts";
+import { isFreshReply, RedisTimeoutError, withTimeout } from "./strategy.ts";
 
 /**
  * A Durable Object that holds ONE Redis connection and serves every redirect's `GET ryow:<code>`

@@ -1,19 +1,19 @@
-import { type EdgeBindings, type EdgeConfig, EdgeConfigError } from "./env.ts";
-import type { RouteOracle } from "./oracle.ts";
-import { OBJECT_NAME } from "./redis-object.ts";
-import { type FreshnessLookup, perRequestLookup, redisOracle } from "./redis-oracle.ts";
-import { parseRedisUrl } from "./redis-resp.ts";
+import { type EdgeBindings, type EdgeConfig, EdgeConfigError } from "../../env.ts";
+import type { RyowStrategy } from "../strategy.ts";
+import { OBJECT_NAME } from "./durable-object.ts";
+import { parseRedisUrl } from "./resp.ts";
+import { type FreshnessLookup, perRequestLookup, redisStrategy } from "./strategy.ts";
 
 /**
- * Builds the `redis` RouteOracle from the configuration (`createEdgeApp({ oracles: { redis } })`
+ * Builds the `redis` RyowStrategy from the configuration (`createEdgeApp({ strategies: { redis } })`
  * calls this once per bindings object). REDIS_CLIENT picks the client: the RyowRedis Durable
  * Object holding one connection (default), or a connection per redirect.
  */
-export function createRedisOracle(
+export function createRedisStrategy(
   config: EdgeConfig,
   bindings: EdgeBindings,
   logError: (message: string) => void = (m) => console.error(m),
-): RouteOracle {
+): RyowStrategy {
   if (!config.redisUrl)
     throw new EdgeConfigError("STRATEGY includes redis but REDIS_URL is not set");
   let address: ReturnType<typeof parseRedisUrl>;
@@ -36,5 +36,5 @@ export function createRedisOracle(
     // A stub per redirect: a stub is an I/O object, and workerd ties those to one request.
     lookup = (code) => namespace.get(id).isFresh(code);
   }
-  return redisOracle(lookup, { timeoutMs: config.redisTimeoutMs, logError });
+  return redisStrategy(lookup, { timeoutMs: config.redisTimeoutMs, logError });
 }

@@ -10,7 +10,7 @@ import {
   RespReader,
   type RespValue,
   ryowKey,
-} from "./redis-resp.ts";
+} from "./resp.ts";
 
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 const bytes = (s: string) => new TextEncoder().encode(s);

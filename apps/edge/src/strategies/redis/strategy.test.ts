@@ -1,49 +1,49 @@
 import { describe, expect, it } from "vitest";
+import { RespError } from "./resp.ts";
 import {
   type FreshnessLookup,
   isFreshReply,
   RedisTimeoutError,
-  redisOracle,
+  redisStrategy,
   withTimeout,
-} from "./redis-oracle.ts";
-import { RespError } from "./redis-resp.ts";
+} from "./strategy.ts";
 
 const query = (code: string) => ({ code, cookieHeader: null, nowSeconds: 1_700_000_000 });
 
-function oracleWith(lookup: FreshnessLookup, timeoutMs = 50) {
+function strategyWith(lookup: FreshnessLookup, timeoutMs = 50) {
   const logged: string[] = [];
   let clock = 0;
-  const oracle = redisOracle(lookup, {
+  const strategy = redisStrategy(lookup, {
     timeoutMs,
     logError: (m) => logged.push(m),
     logEveryMs: 1_000,
     now: () => clock,
   });
-  return { oracle, logged, advance: (ms: number) => (clock += ms) };
+  return { strategy, logged, advance: (ms: number) => (clock += ms) };
 }
 
-describe("redisOracle", () => {
+describe("redisStrategy", () => {
   it("routes a code Redis knows to the primary, any other to a replica", async () => {
     const fresh = new Set(["fresh01"]);
-    const { oracle, logged } = oracleWith(async (code) => fresh.has(code));
-    expect(oracle.name).toBe("redis");
-    expect(await oracle.route(query("fresh01"))).toBe("primary");
-    expect(await oracle.route(query("stale01"))).toBe("replica");
+    const { strategy, logged } = strategyWith(async (code) => fresh.has(code));
+    expect(strategy.name).toBe("redis");
+    expect(await strategy.route(query("fresh01"))).toBe("primary");
+    expect(await strategy.route(query("stale01"))).toBe("replica");
     expect(logged).toEqual([]);
   });
 
   it("reads a replica when Redis fails, and logs it", async () => {
-    const { oracle, logged } = oracleWith(async () => {
+    const { strategy, logged } = strategyWith(async () => {
       throw new Error("connection refused");
     });
-    expect(await oracle.route(query("abc1234"))).toBe("replica");
+    expect(await strategy.route(query("abc1234"))).toBe("replica");
     expect(logged).toHaveLength(1);
     expect(logged[0]).toContain("connection refused");
   });
 
   it("gives up after the timeout, reads a replica, and aborts the lookup", async () => {
     let aborted: unknown = null;
-    const { oracle, logged } = oracleWith(
+    const { strategy, logged } = strategyWith(
       (_code, signal) =>
         new Promise<boolean>(() => {
           signal.addEventListener("abort", () => {
@@ -53,20 +53,20 @@ describe("redisOracle", () => {
       20,
     );
     const started = Date.now();
-    expect(await oracle.route(query("abc1234"))).toBe("replica");
+    expect(await strategy.route(query("abc1234"))).toBe("replica");
     expect(Date.now() - started).toBeLessThan(1_000);
     expect(aborted).toBeInstanceOf(RedisTimeoutError);
     expect(logged[0]).toContain("no answer within 20 ms");
   });
 
   it("logs an outage once per interval, then says how many it left out", async () => {
-    const { oracle, logged, advance } = oracleWith(async () => {
+    const { strategy, logged, advance } = strategyWith(async () => {
       throw new Error("down");
     });
-    for (let i = 0; i < 5; i++) await oracle.route(query("abc1234"));
+    for (let i = 0; i < 5; i++) await strategy.route(query("abc1234"));
     expect(logged).toHaveLength(1);
     advance(1_000);
-    await oracle.route(query("abc1234"));
+    await strategy.route(query("abc1234"));
     expect(logged).toHaveLength(2);
     expect(logged[1]).toContain("4 similar failures not logged");
   });

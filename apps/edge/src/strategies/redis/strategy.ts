@@ -1,6 +1,6 @@
-import type { RouteOracle } from "./oracle.ts";
-import { RedisConnection } from "./redis-connection.ts";
-import { type RedisAddress, RespError, type RespValue, ryowKey } from "./redis-resp.ts";
+import type { RyowStrategy } from "../strategy.ts";
+import { RedisConnection } from "./connection.ts";
+import { type RedisAddress, RespError, type RespValue, ryowKey } from "./resp.ts";
 
 /**
  * The `redis` strategy (kept to measure it against `cookie`): the origin sets `ryow:<code>` for
@@ -15,11 +15,11 @@ import { type RedisAddress, RespError, type RespValue, ryowKey } from "./redis-r
 
 /**
  * Asks Redis whether `code` was written inside the window. Rejects on any failure; `signal`
- * aborts when the oracle stops waiting, so the lookup can release its connection at once.
+ * aborts when the strategy stops waiting, so the lookup can release its connection at once.
  */
 export type FreshnessLookup = (code: string, signal: AbortSignal) => Promise<boolean>;
 
-export interface RedisOracleOptions {
+export interface RedisStrategyOptions {
   timeoutMs: number;
   logError: (message: string) => void;
   /** Minimum time between two logged failures, so an outage does not log once per redirect. */
@@ -27,7 +27,10 @@ export interface RedisOracleOptions {
   now?: () => number;
 }
 
-export function redisOracle(lookup: FreshnessLookup, options: RedisOracleOptions): RouteOracle {
+export function redisStrategy(
+  lookup: FreshnessLookup,
+  options: RedisStrategyOptions,
+): RyowStrategy {
   const now = options.now ?? Date.now;
   const logEveryMs = options.logEveryMs ?? 10_000;
   let lastLogged = Number.NEGATIVE_INFINITY;
