@@ -45,6 +45,7 @@ describe("loadEnv", () => {
     [{ EDGE_URL: "http://127.0.0.1:8787" }, "INTERNAL_SECRET"],
     [{ STRATEGY: "redis" }, "REDIS_URL"],
     [{ STRATEGY: "magic" }, "STRATEGY"],
+    [{ STRATEGY: " , " }, "STRATEGY"],
     [{ ADMIN_KEY: "short" }, "ADMIN_KEY"],
     [{ ADMIN_KEY: "long enough but has spaces" }, "ADMIN_KEY"],
     [{ PUBLIC_BASE_URL: "ftp://x" }, "PUBLIC_BASE_URL"],
