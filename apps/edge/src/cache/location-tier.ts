@@ -10,6 +10,9 @@ import { type CacheEntry, CacheEntrySchema } from "./entry.ts";
 /** Bump when CacheEntry's shape changes, so old documents are simply missed. */
 const KEY_VERSION = "v1";
 
+/** The part of the Cache API this tier uses (tests hand in a failing one). */
+export type LocationCache = Pick<Cache, "match" | "put" | "delete">;
+
 export interface LocationTierOptions {
   /**
    * The origin the keys live under, e.g. `https://fc.example`: the zone's own hostname (keys on
@@ -20,10 +23,10 @@ export interface LocationTierOptions {
 }
 
 export class LocationTier {
-  readonly #cache: Cache;
+  readonly #cache: LocationCache;
   readonly #keyOrigin: string;
 
-  constructor(cache: Cache, o: LocationTierOptions) {
+  constructor(cache: LocationCache, o: LocationTierOptions) {
     this.#cache = cache;
     this.#keyOrigin = o.keyOrigin.replace(/\/+$/, "");
   }

@@ -1,0 +1,148 @@
+import { describe, expect, it } from "vitest";
+import { LinkCache } from "./link-cache.ts";
+import { type LocationCache, LocationTier } from "./location-tier.ts";
+import type { CacheableAnswer } from "./ttl.ts";
+
+const config = { maxTtlSeconds: 60, maxEntries: 100, maxBytes: 1_000_000 };
+let n = 0;
+const code = () => `lc${Date.now().toString(36)}${++n}`;
+const found = (nowMs: number, ageSeconds: number, url = "https://example.com/old") =>
+  ({
+    kind: "found",
+    url,
+    redirectStatus: 302,
+    updatedAt: new Date(nowMs - ageSeconds * 1000).toISOString(),
+  }) satisfies CacheableAnswer;
+
+/** Collects background tasks so a test can await the location writes. */
+function tasks() {
+  const pending: Promise<unknown>[] = [];
+  return {
+    background: (t: Promise<unknown>) => void pending.push(t),
+    settle: () => Promise.all(pending),
+  };
+}
+
+function setup(keyOrigin = "https://edge.firstclick.test") {
+  const location = new LocationTier(caches.default, { keyOrigin });
+  const errors: string[] = [];
+  const make = () =>
+    new LinkCache({ config, window: 30, location, logError: (m) => errors.push(m) });
+  return { location, make, errors };
+}
+
+describe("LinkCache", () => {
+  it("an old link is answered from memory after the first gateway read", async () => {
+    const { make } = setup();
+    const cache = make();
+    const c = code();
+    const now = Date.now();
+    const t = tasks();
+    expect(await cache.get(c, { nowMs: now, bypass: false })).toBeNull();
+    expect(cache.put(c, found(now, 3600), { nowMs: now, background: t.background })).toBe(60);
+    await t.settle();
+    const hit = await cache.get(c, { nowMs: now + 1, bypass: false });
+    expect(hit?.tier).toBe("memory");
+    expect(hit?.entry).toMatchObject({ fetchedAtMs: now, expiresAtMs: now + 60_000 });
+    expect(hit?.entry.answer).toEqual(found(now, 3600));
+  });
+
+  it("another isolate of the location finds it in the Cache API, then in its own memory", async () => {
+    const { make } = setup();
+    const c = code();
+    const now = Date.now();
+    const t = tasks();
+    make().put(c, found(now, 600), { nowMs: now, background: t.background });
+    await t.settle();
+    const other = make();
+    expect((await other.get(c, { nowMs: now, bypass: false }))?.tier).toBe("location");
+    expect((await other.get(c, { nowMs: now, bypass: false }))?.tier).toBe("memory");
+  });
+
+  it("never caches a link written inside the RYOW window, nor a missing code", async () => {
+    const { make, location } = setup();
+    const cache = make();
+    const [young, missing] = [code(), code()];
+    const now = Date.now();
+    const t = tasks();
+    expect(cache.put(young, found(now, 29), { nowMs: now, background: t.background })).toBe(0);
+    expect(cache.put(missing, { kind: "missing" }, { nowMs: now, background: t.background })).toBe(
+      0,
+    );
+    await t.settle();
+    expect(await cache.get(young, { nowMs: now, bypass: false })).toBeNull();
+    expect(await cache.get(missing, { nowMs: now, bypass: false })).toBeNull();
+    expect(await location.get(young, now)).toBeUndefined();
+    expect(cache.memory.entries).toBe(0);
+  });
+
+  it("bypass (creator routed to the primary) never sees a cached entry", async () => {
+    const { make } = setup();
+    const cache = make();
+    const c = code();
+    const now = Date.now();
+    const t = tasks();
+    cache.put(c, found(now, 3600), { nowMs: now, background: t.background });
+    await t.settle();
+    expect(await cache.get(c, { nowMs: now, bypass: true })).toBeNull();
+    expect(await cache.get(c, { nowMs: now, bypass: false })).not.toBeNull();
+  });
+
+  it("purge drops memory and location; a lagging replica cannot put the old target back", async () => {
+    const { make, location } = setup();
+    const cache = make();
+    const c = code();
+    const now = Date.now();
+    const t = tasks();
+    cache.put(c, found(now, 3600), { nowMs: now, background: t.background });
+    await t.settle();
+    expect(await cache.purge(c, now + 10)).toEqual({ location: true });
+    expect(await cache.get(c, { nowMs: now + 10, bypass: false })).toBeNull();
+    expect(await location.get(c, now + 10)).toBeUndefined();
+    // The replica still has the pre-edit row (old updatedAt): refused for the window.
+    expect(cache.put(c, found(now, 3600), { nowMs: now + 20, background: t.background })).toBe(0);
+    await t.settle();
+    expect(await location.get(c, now + 20)).toBeUndefined();
+    // After the window the replica has long replayed the edit: its answer is cacheable again.
+    const later = now + 10 + 30_000;
+    expect(
+      cache.put(c, found(later, 3600, "https://example.com/new"), {
+        nowMs: later,
+        background: t.background,
+      }),
+    ).toBe(60);
+  });
+
+  it("a Cache API that throws is a miss and a log line, never an error", async () => {
+    const broken: LocationCache = {
+      match: () => Promise.reject(new Error("cache down")),
+      put: () => Promise.reject(new Error("cache down")),
+      delete: () => Promise.resolve(false),
+    };
+    const errors: string[] = [];
+    const cache = new LinkCache({
+      config,
+      window: 30,
+      location: new LocationTier(broken, { keyOrigin: "https://edge.firstclick.test" }),
+      logError: (m) => errors.push(m),
+    });
+    const c = code();
+    const now = Date.now();
+    const t = tasks();
+    expect(await cache.get(c, { nowMs: now, bypass: false })).toBeNull();
+    expect(cache.put(c, found(now, 3600), { nowMs: now, background: t.background })).toBe(60);
+    await t.settle();
+    expect(errors).toHaveLength(2);
+    expect((await cache.get(c, { nowMs: now, bypass: false }))?.tier).toBe("memory");
+  });
+
+  it("without a location tier the cache is memory only", async () => {
+    const cache = new LinkCache({ config, window: "session", location: null });
+    const c = code();
+    const now = Date.now();
+    const t = tasks();
+    expect(cache.put(c, found(now, 40), { nowMs: now, background: t.background })).toBe(4);
+    expect(await t.settle()).toEqual([]); // nothing sent to a location
+    expect(await cache.purge(c, now)).toEqual({ location: false });
+  });
+});
