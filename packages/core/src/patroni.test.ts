@@ -5,6 +5,7 @@ import {
   patroniScopePrefix,
   snapshotFromPatroni,
 } from "./patroni.ts";
+import type { TimelineSwitch } from "./position/history.ts";
 import {
   etcdValuesFor,
   snapshotFromEtcd,
@@ -71,6 +72,7 @@ interface Stage {
   kvs: Record<string, string>;
   primary: TopologyNode | null;
   replicas: TopologyNode[];
+  history?: TimelineSwitch[];
 }
 
 describe("snapshotFromPatroni over the stages of a real failover", () => {
@@ -130,13 +132,15 @@ describe("snapshotFromPatroni over the stages of a real failover", () => {
       },
       primary: n1,
       replicas: [n0],
+      // 50332432 bytes = 0/3000310: timeline 1 forked there when s0n1 was promoted.
+      history: [{ timeline: 1, switchLsn: "0/3000310" }],
     },
-  ])("$stage", ({ kvs, primary, replicas }) => {
+  ])("$stage", ({ kvs, primary, replicas, history = [] }) => {
     const snapshot = snapshotFromPatroni({ ...scopeKeys, ...kvs }, 21, options);
     expect(snapshot).toEqual({
       version: 21,
       ring: { shards: ["s0"], vnodes: 160 },
-      shards: { s0: { primary, replicas } },
+      shards: { s0: { primary, replicas, history } },
     });
   });
 });
@@ -180,7 +184,7 @@ describe("snapshotFromPatroni leaves out members it cannot route to", () => {
     ["JSON null", "null"],
   ])("a member with %s", (_, value) => {
     const snapshot = snapshotFromPatroni({ ...healthy, [`${ns}members/s0n1`]: value }, 5, options);
-    expect(snapshot.shards.s0).toEqual({ primary: n0, replicas: [] });
+    expect(snapshot.shards.s0).toEqual({ primary: n0, replicas: [], history: [] });
   });
 
   it("a leader key naming a member without a key: no primary, replicas kept", () => {
@@ -188,6 +192,7 @@ describe("snapshotFromPatroni leaves out members it cannot route to", () => {
     expect(snapshotFromPatroni(kvs, 5, options).shards.s0).toEqual({
       primary: null,
       replicas: [n1],
+      history: [],
     });
   });
 
@@ -204,6 +209,7 @@ describe("snapshotFromPatroni leaves out members it cannot route to", () => {
       expect(snapshotFromPatroni(kvs, 5, options).shards.s0).toEqual({
         primary: null,
         replicas: [n1],
+        history: [],
       });
     }
   });
@@ -212,7 +218,7 @@ describe("snapshotFromPatroni leaves out members it cannot route to", () => {
     expect(snapshotFromPatroni({}, 0, options)).toEqual({
       version: 0,
       ring: { shards: ["s0"], vnodes: 160 },
-      shards: { s0: { primary: null, replicas: [] } },
+      shards: { s0: { primary: null, replicas: [], history: [] } },
     });
   });
 
@@ -250,6 +256,7 @@ describe("snapshotFromPatroni with several shards", () => {
     [`${ns}members/s0n1`]: member.s0n1Replica,
     [`${s1}leader`]: "s1n0",
     [`${s1}members/s1n0`]: s1n0,
+    [`${s1}history`]: '[[1,50332432,"no recovery target specified"],[2,83886080,"r"]]',
     // Another scope whose name starts like a configured one, another namespace, the manual
     // mode's keys: none of them belongs to this topology.
     "/firstclick/patroni/pg-s10/leader": "x",
@@ -262,7 +269,7 @@ describe("snapshotFromPatroni with several shards", () => {
   it("builds one ring over the shard ids, in the given order, and one entry per shard", () => {
     const snapshot = snapshotFromPatroni(kvs, 99, two);
     expect(snapshot.ring).toEqual({ shards: ["s0", "s1"], vnodes: 64 });
-    expect(snapshot.shards.s0).toEqual({ primary: n0, replicas: [n1] });
+    expect(snapshot.shards.s0).toEqual({ primary: n0, replicas: [n1], history: [] });
     expect(snapshot.shards.s1).toEqual({
       primary: {
         id: "s1n0",
@@ -270,7 +277,16 @@ describe("snapshotFromPatroni with several shards", () => {
         pg: { host: "127.0.0.1", port: 24612 },
       },
       replicas: [],
+      history: [
+        { timeline: 1, switchLsn: "0/3000310" },
+        { timeline: 2, switchLsn: "0/5000000" },
+      ],
     });
+  });
+
+  it("a history key it cannot read makes the shard look never promoted", () => {
+    const bad = { ...kvs, [`${s1}history`]: '[[1,"0/3000310","r"]]' };
+    expect(snapshotFromPatroni(bad, 99, two).shards.s1?.history).toEqual([]);
   });
 
   it("does not depend on the order of the keys (replicas sorted by name)", () => {
@@ -291,6 +307,7 @@ describe("snapshotFromPatroni with several shards", () => {
     expect(snapshotFromEtcd(etcdValuesFor(rest), 99)).toEqual(snapshot);
     const topology = Topology.from(snapshot);
     expect(topology.primaryOf("s0")?.id).toBe("s0n0");
+    expect(topology.historyOf("s1").map((s) => s.timeline)).toEqual([1, 2]);
     expect(topology.nodesFor("s0", "replica").map((n) => n.id)).toEqual(["s0n1", "s0n0"]);
   });
 

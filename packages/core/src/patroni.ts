@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { historyFromPatroni, type TimelineSwitch } from "./position/history.ts";
 import {
   MAX_SHARDS,
   MAX_VNODES,
@@ -13,7 +14,8 @@ import {
  * The topology of Patroni-managed shards, read from Patroni's own keys in etcd: one Patroni scope
  * per shard, `<namespace><scope>/leader` holding the leader's member name (leased: it vanishes
  * about `ttl` seconds after the leader dies) and `<namespace><scope>/members/<name>` holding each
- * member's JSON, with the shard gateway's URL in its `tags.gateway_url`. The same snapshot type
+ * member's JSON, with the shard gateway's URL in its `tags.gateway_url`, and
+ * `<namespace><scope>/history` holding the leader's timeline history (historyFromPatroni). The same snapshot type
  * as the manual mode, so the edge and the origin route the same way in both modes.
  */
 
@@ -132,7 +134,10 @@ export function snapshotFromPatroni(
   if (!Number.isInteger(revision) || revision < 0) {
     throw new TopologyError(`etcd revision must be a non-negative integer (got ${revision})`);
   }
-  const shards: Record<string, { primary: TopologyNode | null; replicas: TopologyNode[] }> = {};
+  const shards: Record<
+    string,
+    { primary: TopologyNode | null; replicas: TopologyNode[]; history: TimelineSwitch[] }
+  > = {};
   for (const id of shardIds) {
     const prefix = patroniScopePrefix(options.namespace, options.scopes[id] ?? "");
     const membersPrefix = `${prefix}members/`;
@@ -149,7 +154,10 @@ export function snapshotFromPatroni(
       else replicas.push(node);
     }
     replicas.sort(byId);
-    shards[id] = { primary, replicas };
+    const history = historyFromPatroni(
+      Object.hasOwn(kvs, `${prefix}history`) ? kvs[`${prefix}history`] : undefined,
+    );
+    shards[id] = { primary, replicas, history };
   }
   const result = TopologySnapshotSchema.safeParse({
     version: revision,

@@ -30,12 +30,15 @@ const s0n2 = node("s0n2", 8802);
 const s1n0 = node("s1n0", 8810);
 const s1n1 = node("s1n1", 8811);
 
+// s0 was promoted once: timeline 1 forked at 0/3000060, its primary is on timeline 2.
+const s0History = [{ timeline: 1, switchLsn: "0/3000060" }];
+
 const snapshot: TopologySnapshot = {
   version: 7,
   ring: { shards: ["s0", "s1"], vnodes: 160 },
   shards: {
-    s0: { primary: s0n0, replicas: [s0n1, s0n2] },
-    s1: { primary: s1n0, replicas: [s1n1] },
+    s0: { primary: s0n0, replicas: [s0n1, s0n2], history: s0History },
+    s1: { primary: s1n0, replicas: [s1n1], history: [] },
   },
 };
 
@@ -73,8 +76,39 @@ describe("ShardSchema", () => {
     ["a missing primary field", { replicas: [] }],
     ["replicas that are not a list", { primary: s0n0, replicas: s0n1 }],
     ["a bad replica", { primary: s0n0, replicas: [{ id: "x" }] }],
+    ["a history that is not a list", { primary: s0n0, replicas: [], history: {} }],
+    [
+      "a history with a bad LSN",
+      { primary: s0n0, replicas: [], history: [{ timeline: 1, switchLsn: "3000060" }] },
+    ],
+    [
+      "a history out of order",
+      {
+        primary: s0n0,
+        replicas: [],
+        history: [
+          { timeline: 2, switchLsn: "0/9" },
+          { timeline: 1, switchLsn: "0/5" },
+        ],
+      },
+    ],
+    [
+      "a history of 33 timelines",
+      {
+        primary: s0n0,
+        replicas: [],
+        history: Array.from({ length: 33 }, (_, i) => ({
+          timeline: i + 1,
+          switchLsn: `0/${i + 1}`,
+        })),
+      },
+    ],
   ])("rejects %s", (_name, value) => {
     expect(ShardSchema.safeParse(value).success).toBe(false);
+  });
+
+  it("reads a shard from before timeline history as never promoted", () => {
+    expect(ShardSchema.parse({ primary: s0n0, replicas: [] }).history).toEqual([]);
   });
 });
 
@@ -153,8 +187,10 @@ describe("etcdValuesFor and snapshotFromEtcd", () => {
       "/firstclick/ring": '{"shards":["s0","s1"],"vnodes":160}',
       "/firstclick/shards/s0/primary": JSON.stringify(s0n0),
       "/firstclick/shards/s0/replicas": JSON.stringify([s0n1, s0n2]),
+      "/firstclick/shards/s0/history": '[{"timeline":1,"switchLsn":"0/3000060"}]',
       "/firstclick/shards/s1/primary": JSON.stringify(s1n0),
       "/firstclick/shards/s1/replicas": JSON.stringify([s1n1]),
+      "/firstclick/shards/s1/history": "[]",
     });
   });
 
@@ -188,7 +224,11 @@ describe("etcdValuesFor and snapshotFromEtcd", () => {
     };
     const kvs = etcdValuesFor(noPrimary);
     expect(kvs["/firstclick/shards/s1/primary"]).toBe("null");
-    expect(snapshotFromEtcd(kvs, 3).shards.s1).toEqual({ primary: null, replicas: [s1n1] });
+    expect(snapshotFromEtcd(kvs, 3).shards.s1).toEqual({
+      primary: null,
+      replicas: [s1n1],
+      history: [],
+    });
   });
 
   it("treats missing primary and replicas keys as none, and ignores unrelated keys", () => {
@@ -200,8 +240,21 @@ describe("etcdValuesFor and snapshotFromEtcd", () => {
     expect(snapshotFromEtcd(kvs, 5)).toEqual({
       version: 5,
       ring: { shards: ["s0"], vnodes: 8 },
-      shards: { s0: { primary: null, replicas: [] } },
+      shards: { s0: { primary: null, replicas: [], history: [] } },
     });
+  });
+
+  it("keeps the latest 32 timelines of a long history key", () => {
+    const long = Array.from({ length: 40 }, (_, i) => ({
+      timeline: i + 1,
+      switchLsn: `0/${i + 1}`,
+    }));
+    const kvs = {
+      "/firstclick/ring": '{"shards":["s0"],"vnodes":8}',
+      "/firstclick/shards/s0/history": JSON.stringify(long),
+    };
+    const history = snapshotFromEtcd(kvs, 5).shards.s0?.history ?? [];
+    expect(history.map((h) => h.timeline)).toEqual(long.slice(-32).map((h) => h.timeline));
   });
 
   it.each([
@@ -245,6 +298,14 @@ describe("etcdValuesFor and snapshotFromEtcd", () => {
         "/firstclick/shards/s0/replicas": "{}",
       },
       /shards\.s0\.replicas/,
+    ],
+    [
+      "a history entry without a switch LSN",
+      {
+        "/firstclick/ring": '{"shards":["s0"],"vnodes":1}',
+        "/firstclick/shards/s0/history": '[{"timeline":1}]',
+      },
+      /shards\.s0\.history\.0\.switchLsn/,
     ],
   ])("throws a TopologyError for %s", (_name, kvs, message) => {
     expect(() => snapshotFromEtcd(kvs, 9)).toThrow(TopologyError);
@@ -335,8 +396,19 @@ describe("Topology", () => {
     expect(topology.nodesFor("s0", "replica")).toHaveLength(3);
   });
 
+  it("answers historyOf, [] for a snapshot from before timeline history", () => {
+    expect(topology.historyOf("s0")).toEqual(s0History);
+    expect(topology.historyOf("s1")).toEqual([]);
+    const old = Topology.from({
+      ...snapshot,
+      shards: { s0: { primary: s0n0, replicas: [] }, s1: { primary: s1n0, replicas: [] } },
+    });
+    expect(old.historyOf("s0")).toEqual([]);
+  });
+
   it.each([
     ["primaryOf", () => topology.primaryOf("s9")],
+    ["historyOf", () => topology.historyOf("s9")],
     ["nodesFor", () => topology.nodesFor("s9", "replica")],
     ["an inherited property name", () => topology.primaryOf("constructor")],
   ])("throws a TopologyError for an unknown shard in %s", (_name, call) => {

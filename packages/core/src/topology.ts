@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { latestTimelines, TimelineHistorySchema, type TimelineSwitch } from "./position/history.ts";
 import { HashRing } from "./ring.ts";
 import type { Route } from "./ryow.ts";
 
@@ -28,6 +29,8 @@ export const NodeSchema = z.object({
 export const ShardSchema = z.object({
   primary: NodeSchema.nullable(),
   replicas: z.array(NodeSchema),
+  /** The current primary's past timelines (judgePosition); absent in older snapshots. */
+  history: TimelineHistorySchema.default([]),
 });
 
 const RingSchema = z.object({
@@ -72,9 +75,12 @@ export const TopologySnapshotSchema = z
     }
   });
 
-export type TopologyNode = z.output<typeof NodeSchema>;
-export type TopologyShard = z.output<typeof ShardSchema>;
-export type TopologySnapshot = z.output<typeof TopologySnapshotSchema>;
+// Input types: identical to the parsed ones except that `history` may be left out, so snapshots
+// and shards written before it existed (and literals in tests) stay valid. Parsed snapshots
+// always carry it; read it through Topology#historyOf.
+export type TopologyNode = z.input<typeof NodeSchema>;
+export type TopologyShard = z.input<typeof ShardSchema>;
+export type TopologySnapshot = z.input<typeof TopologySnapshotSchema>;
 
 export class TopologyError extends Error {
   override readonly name = "TopologyError";
@@ -103,6 +109,8 @@ export const etcdKey = {
   primary: (prefix: string, shard: string): string => `${withSlash(prefix)}shards/${shard}/primary`,
   replicas: (prefix: string, shard: string): string =>
     `${withSlash(prefix)}shards/${shard}/replicas`,
+  /** `[{"timeline":1,"switchLsn":"0/3000060"}, …]`, written with `primary` on a promotion. */
+  history: (prefix: string, shard: string): string => `${withSlash(prefix)}shards/${shard}/history`,
 };
 
 function parseJsonKey(kvs: Record<string, string>, key: string): unknown {
@@ -117,9 +125,15 @@ function parseJsonKey(kvs: Record<string, string>, key: string): unknown {
   }
 }
 
+/** A list keeps its latest MAX_TIMELINE_HISTORY entries; anything else is left to the schema. */
+function latestIfList(value: unknown): unknown {
+  return Array.isArray(value) ? latestTimelines(value) : value;
+}
+
 /**
  * Builds a snapshot from the keys under `prefix` read at etcd `revision`. A shard without a
- * primary key (or with `null`) has no primary; without a replicas key it has none. Keys of shards
+ * primary key (or with `null`) has no primary; without a replicas key it has none; without a
+ * history key it was never promoted (the latest 32 timelines are kept). Keys of shards
  * not in the ring, and any other keys under the prefix, are ignored. Throws TopologyError.
  */
 export function snapshotFromEtcd(
@@ -139,6 +153,7 @@ export function snapshotFromEtcd(
     shards[id] = {
       primary: parseJsonKey(kvs, etcdKey.primary(prefix, id)) ?? null,
       replicas: parseJsonKey(kvs, etcdKey.replicas(prefix, id)) ?? [],
+      history: latestIfList(parseJsonKey(kvs, etcdKey.history(prefix, id)) ?? []),
     };
   }
   const result = TopologySnapshotSchema.safeParse({
@@ -174,6 +189,7 @@ export function etcdValuesFor(
     if (!shard) continue; // unreachable: the schema requires an entry per ring shard
     values[etcdKey.primary(prefix, id)] = JSON.stringify(shard.primary);
     values[etcdKey.replicas(prefix, id)] = JSON.stringify(shard.replicas);
+    values[etcdKey.history(prefix, id)] = JSON.stringify(shard.history);
   }
   return values;
 }
@@ -253,6 +269,11 @@ export class Topology {
 
   primaryOf(shard: string): TopologyNode | null {
     return this.#shard(shard).primary;
+  }
+
+  /** The shard's past timelines, for judgePosition (`[]` in snapshots from before history). */
+  historyOf(shard: string): readonly TimelineSwitch[] {
+    return this.#shard(shard).history ?? [];
   }
 
   /**
