@@ -1,5 +1,5 @@
 import { createClient } from "redis";
-import type { WriteTracker } from "../app.ts";
+import type { WriteTracker } from "../routes/context.ts";
 
 /**
  * STRATEGY=redis (the measured alternative to the cookie): after a create or edit,

@@ -1,4 +1,4 @@
-import { MAX_TARGET_LENGTH } from "@firstclick/core";
+import { MAX_TARGET_LENGTH, REDIRECT_STATUSES } from "@firstclick/core";
 import { z } from "@hono/zod-openapi";
 
 /**
@@ -9,7 +9,22 @@ import { z } from "@hono/zod-openapi";
  * with the same problem format.
  */
 
-export const REDIRECT_STATUSES = [301, 302, 307, 308] as const;
+/**
+ * A request body: unknown fields are refused, and the messages name the allowed ones, so a
+ * client with a typo learns the fix from the answer.
+ */
+function requestBody<Shape extends z.ZodRawShape>(shape: Shape) {
+  const allowed = Object.keys(shape).join(", ");
+  return z.strictObject(shape, {
+    error: (issue) => {
+      if (issue.code === "unrecognized_keys") {
+        return `unknown field${issue.keys.length > 1 ? "s" : ""}; allowed: ${allowed}`;
+      }
+      if (issue.code === "invalid_type") return "the body must be a JSON object";
+      return undefined;
+    },
+  });
+}
 
 const RedirectStatusSchema = z
   .literal(REDIRECT_STATUSES, { error: "must be one of 301, 302, 307, 308" })
@@ -37,30 +52,27 @@ const ExpiresAtSchema = z.iso.datetime({ offset: true }).openapi({
     "ISO 8601 date-time with a time zone (Z or ±hh:mm); must be in the future. After it, the link answers 410.",
 });
 
-export const CreateLinkBodySchema = z
-  .strictObject({
-    url: TargetUrlSchema,
-    alias: z.string().max(256).optional().openapi({
-      minLength: 3,
-      maxLength: 64,
-      pattern: "^[A-Za-z0-9_-]{3,64}$",
-      example: "my-launch",
-      description:
-        "A custom code instead of a generated one; 3–64 of A-Z a-z 0-9 _ -, not a reserved word.",
-    }),
-    expiresAt: ExpiresAtSchema.nullable().optional(),
-    redirectStatus: RedirectStatusSchema.optional(),
-  })
-  .openapi("CreateLink");
+export const CreateLinkBodySchema = requestBody({
+  url: TargetUrlSchema,
+  alias: z.string().max(256).optional().openapi({
+    minLength: 3,
+    maxLength: 64,
+    pattern: "^[A-Za-z0-9_-]{3,64}$",
+    example: "my-launch",
+    description:
+      "A custom code instead of a generated one; 3–64 of A-Z a-z 0-9 _ -, not a reserved word.",
+  }),
+  expiresAt: ExpiresAtSchema.nullable().optional(),
+  redirectStatus: RedirectStatusSchema.optional(),
+}).openapi("CreateLink");
 
-export const UpdateLinkBodySchema = z
-  .strictObject({
-    url: TargetUrlSchema.optional(),
-    expiresAt: ExpiresAtSchema.nullable()
-      .optional()
-      .openapi({ description: "A new expiry, or null to remove it." }),
-    redirectStatus: RedirectStatusSchema.optional(),
-  })
+export const UpdateLinkBodySchema = requestBody({
+  url: TargetUrlSchema.optional(),
+  expiresAt: ExpiresAtSchema.nullable()
+    .optional()
+    .openapi({ description: "A new expiry, or null to remove it." }),
+  redirectStatus: RedirectStatusSchema.optional(),
+})
   .refine(
     (b) => b.url !== undefined || b.expiresAt !== undefined || b.redirectStatus !== undefined,
     {
@@ -105,6 +117,12 @@ export const ProblemSchema = z
     errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
   })
   .openapi("Problem", { description: "RFC 9457 problem details (application/problem+json)." });
+
+/** An error answer in the OpenAPI document. */
+export const problemDoc = (description: string) => ({
+  description,
+  content: { "application/problem+json": { schema: ProblemSchema } },
+});
 
 export type CreateLinkBody = z.output<typeof CreateLinkBodySchema>;
 export type UpdateLinkBody = z.output<typeof UpdateLinkBodySchema>;

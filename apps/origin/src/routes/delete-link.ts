@@ -1,0 +1,35 @@
+import { createRoute } from "@hono/zod-openapi";
+import { CodeParamSchema, problemDoc } from "../links/schemas.ts";
+import { linkGone } from "./answers.ts";
+import type { MountRoute } from "./context.ts";
+import { requireBearer } from "./credentials.ts";
+
+const route = createRoute({
+  method: "delete",
+  path: "/api/links/{code}",
+  summary: "Delete a link (it then answers 410)",
+  security: [{ bearer: [] }],
+  middleware: [requireBearer] as const,
+  request: { params: CodeParamSchema },
+  responses: {
+    204: { description: "Deleted. Sets `ryow_until`." },
+    401: problemDoc("Missing or wrong credentials."),
+    404: problemDoc("No such link."),
+    410: problemDoc("Already deleted."),
+    503: problemDoc("The shard's primary is unavailable."),
+  },
+});
+
+export const deleteLink: MountRoute = (app, ctx) => {
+  app.openapi(route, async (c) => {
+    const { code } = c.req.valid("param");
+    const { at, link } = await ctx.locate(code);
+    ctx.authorize(c, link);
+    if (link.deletedAt) throw linkGone(link);
+    const deleted = await ctx.guarded(`delete ${code}`, () => ctx.deps.store.softDelete(at, code));
+    // Deleted by someone else between the lookup and this delete.
+    if (!deleted) throw linkGone({ ...link, deletedAt: ctx.now() });
+    await ctx.confirmWrite(c, code);
+    return c.body(null, 204);
+  });
+};

@@ -1,0 +1,71 @@
+import { checkTarget } from "@firstclick/core";
+import { createRoute } from "@hono/zod-openapi";
+import { CodeParamSchema, LinkSchema, problemDoc, UpdateLinkBodySchema } from "../links/schemas.ts";
+import type { LinkChanges } from "../links/store.ts";
+import { linkGone } from "./answers.ts";
+import type { MountRoute } from "./context.ts";
+import { requireBearer } from "./credentials.ts";
+import { type FieldError, invalid, jsonBodyLimit, parseExpiry } from "./validation.ts";
+
+const route = createRoute({
+  method: "patch",
+  path: "/api/links/{code}",
+  summary: "Edit a link (target, expiry, redirect status)",
+  description:
+    "Needs `Authorization: Bearer <editToken>` (from the create answer) or the admin key. Sets `ryow_until`, so the editor's next click sees the edit at once.",
+  security: [{ bearer: [] }],
+  middleware: [requireBearer, jsonBodyLimit] as const,
+  request: {
+    params: CodeParamSchema,
+    body: { required: true, content: { "application/json": { schema: UpdateLinkBodySchema } } },
+  },
+  responses: {
+    200: {
+      description: "The edited link.",
+      content: { "application/json": { schema: LinkSchema } },
+    },
+    400: problemDoc("Invalid body."),
+    401: problemDoc("Missing or wrong credentials."),
+    404: problemDoc("No such link."),
+    410: problemDoc("Deleted."),
+    413: problemDoc("Body larger than 8 KiB."),
+    415: problemDoc("Body is not application/json."),
+    503: problemDoc(
+      "The shard's primary is unavailable, or (remote_apply) the edit was not confirmed on a replica in time: it is applied on the primary and becomes visible when replicas catch up; retrying is safe.",
+    ),
+  },
+});
+
+export const updateLink: MountRoute = (app, ctx) => {
+  const shortHosts = [ctx.config.publicBaseUrl];
+
+  app.openapi(route, async (c) => {
+    const { code } = c.req.valid("param");
+    const input = c.req.valid("json");
+    const errors: FieldError[] = [];
+    const changes: LinkChanges = {};
+    if (input.url !== undefined) {
+      const target = checkTarget(input.url, { shortHosts });
+      if (target.ok) changes.url = target.url;
+      else errors.push({ field: "url", message: target.message });
+    }
+    if (input.expiresAt !== undefined) {
+      const expiresAt = parseExpiry(input.expiresAt, ctx.now(), errors);
+      if (expiresAt !== undefined) changes.expiresAt = expiresAt;
+    }
+    if (input.redirectStatus !== undefined) changes.redirectStatus = input.redirectStatus;
+    if (errors.length > 0) throw invalid(errors);
+
+    const { at, link } = await ctx.locate(code);
+    ctx.authorize(c, link);
+    // An expired link can be edited (e.g. given a new expiry); a deleted one cannot.
+    if (link.deletedAt) throw linkGone(link);
+    const updated = await ctx.guarded(`update ${code}`, () =>
+      ctx.deps.store.update(at, code, changes),
+    );
+    // Deleted between the lookup and the update.
+    if (!updated) throw linkGone({ ...link, deletedAt: ctx.now() });
+    await ctx.confirmWrite(c, code);
+    return c.json(ctx.view(updated), 200);
+  });
+};
