@@ -1,13 +1,12 @@
 /**
  * Dumps a real Patroni scope's etcd keys at each stage of a failover, as JSON on stdout: the
  * source of the fixtures in packages/core/src/patroni.test.ts.
- *   npx tsx packages/cluster/src/patroni/capture-keys.ts > keys.json
+ *   npx tsx packages/cluster/scripts/capture-patroni-keys.ts > keys.json
  * Ports 24600–24699, state in .firstclick/patroni-capture.
  */
 import { rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { readEtcdPrefix } from "./dcs.ts";
-import { startScratchEtcd } from "./scratch-etcd.ts";
+import { readPrefix, startScratchEtcd, valuesOf } from "../src/etcd.ts";
 import {
   killMember,
   type PatroniShard,
@@ -15,10 +14,18 @@ import {
   startPatroniShard,
   stopPatroniShard,
   waitForPatroniShard,
-} from "./shard.ts";
+} from "../src/patroni/index.ts";
+import { poll } from "../src/poll.ts";
 
-const dir = resolve(import.meta.dirname, "../../../../.firstclick/patroni-capture");
+const dir = resolve(import.meta.dirname, "../../../.firstclick/patroni-capture");
 const namespace = "/firstclick/patroni/";
+
+async function readKeys(
+  etcdUrl: string,
+): Promise<{ revision: number; kvs: Record<string, string> }> {
+  const { revision, entries } = await readPrefix(etcdUrl, namespace);
+  return { revision, kvs: valuesOf(entries) };
+}
 
 async function main(): Promise<void> {
   await rm(dir, { recursive: true, force: true });
@@ -26,16 +33,14 @@ async function main(): Promise<void> {
   let shard: PatroniShard | null = null;
   const stages: Record<string, { revision: number; kvs: Record<string, string> }> = {};
   const capture = async (stage: string) => {
-    stages[stage] = await readEtcdPrefix(etcd.url, namespace);
+    stages[stage] = await readKeys(etcd.url);
   };
   const waitKeys = async (what: string, ok: (kvs: Record<string, string>) => boolean) => {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const { kvs } = await readEtcdPrefix(etcd.url, namespace);
-      if (ok(kvs)) return;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await poll(async () => (ok((await readKeys(etcd.url)).kvs) ? true : undefined), {
+      timeoutMs: 30_000,
+      intervalMs: 20,
+      what,
+    });
   };
   const member = (kvs: Record<string, string>, name: string) =>
     JSON.parse(kvs[`${namespace}c0/members/${name}`] ?? "null") as { state?: string } | null;

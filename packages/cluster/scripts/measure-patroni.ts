@@ -1,13 +1,12 @@
 /**
  * Measures failover and switchover times of a 1 + 1 Patroni scope on a scratch etcd:
- *   npx tsx packages/cluster/src/patroni/measure.ts [runs=5] [ttl loopWait retryTimeout]
+ *   npx tsx packages/cluster/scripts/measure-patroni.ts [runs=5] [ttl loopWait retryTimeout]
  * Prints one line per run and min/median/max. Ports 24500–24599, state in .firstclick/patroni-measure.
  */
 import { rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import postgres from "postgres";
-import { readEtcdPrefix } from "./dcs.ts";
-import { startScratchEtcd } from "./scratch-etcd.ts";
+import { readPrefix, startScratchEtcd, valuesOf } from "../src/etcd.ts";
 import {
   killMember,
   type PatroniShard,
@@ -16,12 +15,20 @@ import {
   stopPatroniShard,
   switchover,
   waitForPatroniShard,
-} from "./shard.ts";
+} from "../src/patroni/index.ts";
+import { poll } from "../src/poll.ts";
 
 const [runsArg, ttlArg, loopArg, retryArg] = process.argv.slice(2);
 const runs = Number(runsArg ?? 5);
-const dir = resolve(import.meta.dirname, "../../../../.firstclick/patroni-measure");
+const dir = resolve(import.meta.dirname, "../../../.firstclick/patroni-measure");
 const namespace = "/firstclick/patroni/";
+
+async function readKeys(
+  etcdUrl: string,
+): Promise<{ revision: number; kvs: Record<string, string> }> {
+  const { revision, entries } = await readPrefix(etcdUrl, namespace);
+  return { revision, kvs: valuesOf(entries) };
+}
 
 function summary(values: number[]): string {
   const sorted = [...values].sort((a, b) => a - b);
@@ -41,18 +48,11 @@ async function leaderWrites(port: number, deadlineMs: number): Promise<void> {
     onnotice: () => {},
   });
   try {
-    const deadline = Date.now() + deadlineMs;
-    for (;;) {
-      try {
-        await sql`select 1 where not pg_is_in_recovery()`.then((rows) => {
-          if (rows.length !== 1) throw new Error("in recovery");
-        });
-        return;
-      } catch (error) {
-        if (Date.now() > deadline) throw error;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
+    await poll(
+      async () =>
+        (await sql`select 1 where not pg_is_in_recovery()`).length === 1 ? true : undefined,
+      { timeoutMs: deadlineMs, intervalMs: 50, what: `port ${port} to accept writes` },
+    );
   } finally {
     await sql.end({ timeout: 1 });
   }
@@ -142,7 +142,7 @@ async function main(): Promise<void> {
     });
     console.log(`bootstrap (1 leader + 1 streaming replica): ${Date.now() - bootStart} ms`);
     console.log(`timings: ${JSON.stringify(shard.timings)}`);
-    const dump = await readEtcdPrefix(etcd.url, namespace);
+    const dump = await readKeys(etcd.url);
     console.log(JSON.stringify(dump, null, 2));
     const leaderPort = shard.members[0]?.pgPort ?? 0;
     const ddl = postgres({

@@ -8,7 +8,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appPresent } from "./apps.ts";
 import { type Cluster, repoRoot, up } from "./cluster.ts";
-import { checkPortFree, isAlive, type ProcessRef, poll } from "./processes.ts";
+import { poll } from "./poll.ts";
+import { checkPortFree } from "./ports.ts";
+import { isAlive, type ProcessRef } from "./processes.ts";
 
 const BASE_PORT = 21400;
 let cluster: Cluster;

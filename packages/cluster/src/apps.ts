@@ -5,8 +5,9 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Layout, NodeLayout, ServiceLayout } from "./layout.ts";
-import { PG_DATABASE, PG_USER } from "./postgres.ts";
-import { type Daemon, spawnDaemon, waitForHttp } from "./processes.ts";
+import { waitForHttp } from "./poll.ts";
+import { PG_DATABASE, PG_USER } from "./postgres/sql.ts";
+import { type Daemon, spawnDaemon } from "./processes.ts";
 
 export type AppKind = "gateway" | "origin" | "edge";
 

@@ -7,7 +7,9 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { attach, repoRoot } from "./cluster.ts";
 import { readLayout } from "./layout.ts";
-import { checkPortFree, isAlive, type ProcessRef, poll } from "./processes.ts";
+import { poll } from "./poll.ts";
+import { checkPortFree } from "./ports.ts";
+import { isAlive, type ProcessRef } from "./processes.ts";
 
 const BASE_PORT = 21300;
 const stateDir = join(repoRoot(), ".firstclick", "cluster-test-cli");

@@ -5,16 +5,10 @@
  * `<state-dir>/layout.json`.
  */
 import { parseArgs } from "node:util";
-import {
-  attach,
-  type Cluster,
-  type ClusterStatus,
-  deleteTrash,
-  type UpOptions,
-  up,
-} from "./cluster.ts";
-import { formatPatroniStatus, HA_ENV, type HaMode } from "./ha.ts";
+import { attach, type Cluster, type ClusterStatus, type UpOptions, up } from "./cluster.ts";
 import { isAlive, type ProcessRef } from "./processes.ts";
+import { formatPatroniStatus, HA_ENV, type HaMode } from "./shards/patroni.ts";
+import { deleteTrash } from "./state-dir.ts";
 
 const USAGE = `usage: npm run cluster -- <verb> [options]
 

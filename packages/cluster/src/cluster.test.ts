@@ -8,8 +8,10 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Cluster, repoRoot, up } from "./cluster.ts";
 import { readPrefix } from "./etcd.ts";
-import { withSql } from "./postgres.ts";
-import { checkPortFree, isAlive, type ProcessRef, poll } from "./processes.ts";
+import { poll } from "./poll.ts";
+import { checkPortFree } from "./ports.ts";
+import { withSql } from "./postgres/sql.ts";
+import { isAlive, type ProcessRef } from "./processes.ts";
 
 const BASE_PORT = 21100;
 let cluster: Cluster;

@@ -1,11 +1,14 @@
 /**
- * The cluster's single etcd member (loopback only) and the topology it holds under the prefix.
+ * The cluster's single etcd member (loopback only), and the one etcd client of this package
+ * (etcd3, gRPC) for both modes: the manual topology, Patroni's keys, the research scripts.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
+import { join } from "node:path";
 import { Etcd3 } from "etcd3";
 import type { Layout } from "./layout.ts";
-import { type Daemon, poll, spawnDaemon, waitForHttp } from "./processes.ts";
+import { poll, waitForHttp } from "./poll.ts";
+import { type Daemon, type ProcessRef, spawnDaemon, stopProcess } from "./processes.ts";
 
 export function etcdArgs(options: {
   dataDir: string;
@@ -46,41 +49,76 @@ export function etcdArgs(options: {
   ];
 }
 
-/** Starts etcd with the layout's recorded arguments (the data dir decides whether it is new). */
-export async function startEtcd(layout: Layout): Promise<Daemon> {
-  await mkdir(layout.etcd.dataDir, { recursive: true, mode: 0o700 });
-  const daemon = spawnDaemon({
-    command: layout.binaries.etcd,
-    args: layout.etcd.args,
-    logFile: layout.etcd.log,
-  });
+/** What it takes to start one etcd member: the cluster's (from layout.json) or a scratch one. */
+export interface EtcdSpec {
+  binary: string;
+  url: string;
+  dataDir: string;
+  log: string;
+  args: readonly string[];
+}
+
+/** Starts etcd and waits until it answers gRPC reads (the data dir decides whether it is new). */
+export async function startEtcd(spec: EtcdSpec): Promise<Daemon> {
+  await mkdir(spec.dataDir, { recursive: true, mode: 0o700 });
+  const daemon = spawnDaemon({ command: spec.binary, args: spec.args, logFile: spec.log });
+  try {
+    await waitForHttp(`${spec.url}/health`, daemon, { timeoutMs: 20_000, what: "etcd" });
+    // /health can answer before a gRPC client gets through: after a restart, grpc-js's shared
+    // subchannel may still be in its failure backoff ("14 UNAVAILABLE: No connection
+    // established"). Ready means a real gRPC read succeeds.
+    await poll(
+      () =>
+        withEtcd(spec.url, async (client) => {
+          await client.get("/").exec();
+          return true;
+        }),
+      { timeoutMs: 20_000, what: "etcd to answer gRPC reads" },
+    );
+  } catch (error) {
+    await stopProcess(daemon.ref, { graceMs: 3_000 });
+    throw error;
+  }
   return daemon;
 }
 
-export async function waitForEtcd(layout: Layout, daemon: Daemon): Promise<void> {
-  await waitForHttp(`${layout.etcd.url}/health`, daemon, { timeoutMs: 20_000, what: "etcd" });
-  // /health can answer before a gRPC client gets through: after a restart, grpc-js's shared
-  // subchannel may still be in its failure backoff ("14 UNAVAILABLE: No connection
-  // established"). Ready means a real gRPC read succeeds.
-  await poll(
-    () =>
-      withEtcd(layout, async (client) => {
-        await client.get("/").exec();
-        return true;
-      }),
-    { timeoutMs: 20_000, what: "etcd to answer gRPC reads" },
-  );
+/**
+ * A throwaway etcd outside any cluster, for the Patroni module's test and research scripts:
+ * fresh data dir under `dir`, stopped by PID (and its data removed) with `stop()`.
+ */
+export async function startScratchEtcd(options: {
+  dir: string;
+  clientPort: number;
+  peerPort: number;
+  binary?: string;
+}): Promise<{ url: string; process: ProcessRef; stop: () => Promise<void> }> {
+  const dataDir = join(options.dir, "etcd");
+  await rm(dataDir, { recursive: true, force: true });
+  await mkdir(options.dir, { recursive: true });
+  const url = `http://127.0.0.1:${options.clientPort}`;
+  const daemon = await startEtcd({
+    binary: options.binary ?? "/usr/bin/etcd",
+    url,
+    dataDir,
+    log: join(options.dir, "etcd.log"),
+    args: etcdArgs({ dataDir, clientPort: options.clientPort, peerPort: options.peerPort }),
+  });
+  const stop = async () => {
+    await stopProcess(daemon.ref, { graceMs: 5_000 });
+    await rm(dataDir, { recursive: true, force: true });
+  };
+  return { url, process: daemon.ref, stop };
 }
 
-export function etcdClient(layout: Pick<Layout, "etcd">): Etcd3 {
-  return new Etcd3({ hosts: layout.etcd.url, dialTimeout: 3_000 });
-}
+/** An etcd to talk to: its URL, or a layout (the cluster's own etcd). */
+export type EtcdTarget = string | Pick<Layout, "etcd">;
 
 export async function withEtcd<T>(
-  layout: Pick<Layout, "etcd">,
+  target: EtcdTarget,
   fn: (client: Etcd3) => Promise<T>,
 ): Promise<T> {
-  const client = etcdClient(layout);
+  const hosts = typeof target === "string" ? target : target.etcd.url;
+  const client = new Etcd3({ hosts, dialTimeout: 3_000 });
   try {
     return await fn(client);
   } finally {
@@ -95,10 +133,10 @@ export interface EtcdEntry {
 
 /** Every key under the prefix, with the store revision the read was made at. */
 export async function readPrefix(
-  layout: Pick<Layout, "etcd">,
+  target: EtcdTarget,
   prefix: string,
 ): Promise<{ revision: number; entries: Map<string, EtcdEntry> }> {
-  return withEtcd(layout, async (client) => {
+  return withEtcd(target, async (client) => {
     const response = await client.getAll().prefix(prefix).exec();
     const entries = new Map<string, EtcdEntry>();
     for (const kv of response.kvs) {
@@ -108,5 +146,20 @@ export async function readPrefix(
       });
     }
     return { revision: Number(response.header.revision), entries };
+  });
+}
+
+/** Key → value of a read, the shape core's topology readers take. */
+export function valuesOf(entries: ReadonlyMap<string, EtcdEntry>): Record<string, string> {
+  const kvs: Record<string, string> = {};
+  for (const [key, entry] of entries) kvs[key] = entry.value;
+  return kvs;
+}
+
+/** Deletes every key under `prefix`; returns how many were deleted. */
+export async function deletePrefix(target: EtcdTarget, prefix: string): Promise<number> {
+  return withEtcd(target, async (client) => {
+    const { deleted } = await client.delete().prefix(prefix).exec();
+    return Number(deleted);
   });
 }

@@ -15,17 +15,18 @@ export {
   up,
 } from "./cluster.ts";
 export { type EtcdEntry, readPrefix } from "./etcd.ts";
+export type { AppEnv, Layout, NodeLayout, ServiceLayout } from "./layout.ts";
+export type { SwitchoverResult } from "./patroni/index.ts";
+export { poll } from "./poll.ts";
+export { MAX_NODES, type PortLayout, portLayout } from "./ports.ts";
+export { type Durability, PG_DATABASE, PG_USER, withSql } from "./postgres/sql.ts";
+export { isAlive, type ProcessRef } from "./processes.ts";
+export type { ShardPatroniStatus } from "./shards/manager.ts";
 export {
   HA_ENV,
   type HaMode,
   type PatroniUpOptions,
   patroniNamespace,
   restApiPort,
-  type ShardPatroniStatus,
-} from "./ha.ts";
-export type { AppEnv, Layout, NodeLayout, ServiceLayout } from "./layout.ts";
-export type { SwitchoverResult } from "./patroni/index.ts";
-export { MAX_NODES, type PortLayout, portLayout } from "./ports.ts";
-export { type Durability, PG_DATABASE, PG_USER, withSql } from "./postgres.ts";
-export { isAlive, type ProcessRef, poll } from "./processes.ts";
+} from "./shards/patroni.ts";
 export type { TopologySnapshot } from "./topology.ts";

@@ -6,8 +6,8 @@ import { existsSync } from "node:fs";
 import { readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
-import { HA_MODES, PatroniLayoutSchema } from "./ha-layout.ts";
 import type { ProcessRef } from "./processes.ts";
+import { HA_MODES, PatroniLayoutSchema } from "./shards/patroni-layout.ts";
 
 export const LAYOUT_FILE = "layout.json";
 
@@ -78,7 +78,7 @@ export const LayoutSchema = z.object({
   shards: z.number().int(),
   replicas: z.number().int(),
   durability: z.enum(["async", "remote_apply"]),
-  /** `manual`: this tool promotes; `patroni`: Patroni manages every shard (see ha.ts). */
+  /** `manual`: this tool promotes; `patroni`: Patroni manages every shard (see shards/patroni.ts). */
   ha: z.enum(HA_MODES).default("manual"),
   /** Patroni mode only: the scopes and their members. In that mode a node's `pg.process` is its Patroni. */
   patroni: PatroniLayoutSchema.nullable().default(null),
@@ -163,4 +163,25 @@ export async function writeLayout(layout: Layout): Promise<void> {
   const tmp = `${path}.${process.pid}.tmp`;
   await writeFile(tmp, `${JSON.stringify(layout, null, 2)}\n`);
   await rename(tmp, path);
+}
+
+export function nodeOf(layout: Pick<Layout, "nodes">, id: string): NodeLayout {
+  const node = layout.nodes.find((n) => n.id === id);
+  if (!node) {
+    throw new Error(
+      `no node ${id} in this cluster (nodes: ${layout.nodes.map((n) => n.id).join(", ")})`,
+    );
+  }
+  return node;
+}
+
+/** The shard's primary as the layout last recorded it (after a promotion: the promoted node). */
+export function primaryOf(layout: Pick<Layout, "nodes">, shard: string): NodeLayout {
+  const primary = layout.nodes.find((n) => n.shard === shard && n.role === "primary");
+  if (!primary) throw new Error(`no primary for shard ${shard}`);
+  return primary;
+}
+
+export function replicasOf(layout: Pick<Layout, "nodes">, shard: string): NodeLayout[] {
+  return layout.nodes.filter((n) => n.shard === shard && n.role === "replica");
 }

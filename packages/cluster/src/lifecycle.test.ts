@@ -10,8 +10,10 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { attach, type Cluster, repoRoot, up } from "./cluster.ts";
 import { readLayout } from "./layout.ts";
-import { withSql } from "./postgres.ts";
-import { checkPortFree, isAlive, type ProcessRef, poll } from "./processes.ts";
+import { poll } from "./poll.ts";
+import { checkPortFree } from "./ports.ts";
+import { withSql } from "./postgres/sql.ts";
+import { isAlive, type ProcessRef } from "./processes.ts";
 
 const BASE_PORT = 21200;
 const stateDir = join(repoRoot(), ".firstclick", "cluster-test-lifecycle");

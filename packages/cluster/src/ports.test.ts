@@ -26,12 +26,23 @@ describe("portLayout", () => {
   it("never gives two services the same port", () => {
     const p = portLayout(21000);
     const all = [p.etcdClient, p.etcdPeer, p.edge, p.origin, p.redis, p.edgeDirect];
-    for (let k = 0; k < 30; k++) all.push(p.pg(k), p.gateway(k));
+    for (let k = 0; k < 30; k++) all.push(p.pg(k), p.gateway(k), p.patroniApi(k));
     expect(new Set(all).size).toBe(all.length);
   });
 
   it.each([[80], [65500], [1.5]])("rejects base port %s", (base) => {
     expect(() => portLayout(base)).toThrow(/basePort/);
+  });
+
+  it("Patroni REST API ports: 8900+k in the dev layout, B+70+k after the gateways", () => {
+    expect([portLayout().patroniApi(0), portLayout().patroniApi(3)]).toEqual([8900, 8903]);
+    expect([portLayout(27_000).patroniApi(0), portLayout(27_000).patroniApi(29)]).toEqual([
+      27_070, 27_099,
+    ]);
+  });
+
+  it("refuses a base port that leaves no room for the Patroni REST API ports", () => {
+    expect(() => portLayout(65_450).patroniApi(29)).toThrow(/no room for the Patroni REST ports/);
   });
 
   it("rejects a node index beyond the layout", () => {

@@ -1,13 +1,16 @@
 /**
- * Port layout of a local cluster. Pure: every port the cluster will listen on follows from one
- * optional `basePort`, so tests can run beside `npm run dev` by choosing another base.
+ * Every port of a local cluster, and the checks that they are free. Every port the cluster will
+ * listen on follows from one optional `basePort`, so tests can run beside `npm run dev` by
+ * choosing another base.
  *
  * Without a base port the layout is the development one (`npm run dev`): edge 8787, origin 8788,
- * edge direct socket 8789, etcd 2379/2380, redis 6380, PostgreSQL node k on 54320+k and its
- * gateway on 8800+k.
+ * edge direct socket 8789, etcd 2379/2380, redis 6380, PostgreSQL node k on 54320+k, its
+ * gateway on 8800+k and (Patroni mode) its Patroni REST API on 8900+k.
  * With a base port B: etcd B, etcd peer B+1, edge B+2, origin B+3, redis B+4, edge direct socket
- * B+5, PostgreSQL node k on B+10+k and its gateway on B+40+k (so at most 30 PostgreSQL nodes).
+ * B+5, PostgreSQL node k on B+10+k, its gateway on B+40+k and its Patroni REST API on B+70+k
+ * (so at most 30 PostgreSQL nodes).
  */
+import { createConnection, createServer } from "node:net";
 
 export const MAX_NODES = 30;
 
@@ -23,6 +26,8 @@ export interface PortLayout {
   pg: (k: number) => number;
   /** HTTP port of node k's shard gateway. */
   gateway: (k: number) => number;
+  /** Patroni mode: node k's Patroni REST API (throws when the base port leaves no room). */
+  patroniApi: (k: number) => number;
 }
 
 export function portLayout(basePort?: number): PortLayout {
@@ -36,6 +41,7 @@ export function portLayout(basePort?: number): PortLayout {
       edgeDirect: 8789,
       pg: (k) => 54320 + checkedIndex(k),
       gateway: (k) => 8800 + checkedIndex(k),
+      patroniApi: (k) => 8900 + checkedIndex(k),
     };
   }
   if (!Number.isInteger(basePort) || basePort < 1024 || basePort + 40 + MAX_NODES > 65535) {
@@ -52,6 +58,15 @@ export function portLayout(basePort?: number): PortLayout {
     edgeDirect: basePort + 5,
     pg: (k) => basePort + 10 + checkedIndex(k),
     gateway: (k) => basePort + 40 + checkedIndex(k),
+    patroniApi: (k) => {
+      const port = basePort + 70 + checkedIndex(k);
+      if (port > 65_535) {
+        throw new Error(
+          `base port ${basePort} leaves no room for the Patroni REST ports (${port})`,
+        );
+      }
+      return port;
+    },
   };
 }
 
@@ -74,4 +89,51 @@ export function shardId(shard: number): string {
 /** The global index of node `n` of shard `shard`, used to pick its ports. */
 export function nodeIndex(shard: number, n: number, replicas: number): number {
   return shard * (1 + replicas) + n;
+}
+
+/** Rejects with a clear message when a loopback TCP port is already taken. */
+export function checkPortFree(port: number, what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", (error: NodeJS.ErrnoException) => {
+      const reason =
+        error.code === "EADDRINUSE" ? "is already in use" : `is not usable (${error.code})`;
+      reject(new Error(`port ${port} (${what}) ${reason} on 127.0.0.1`));
+    });
+    server.listen({ port, host: "127.0.0.1", exclusive: true }, () => {
+      server.close(() => resolve());
+    });
+  });
+}
+
+/** A port and what listens there, for error messages. */
+export interface NamedPort {
+  port: number;
+  what: string;
+}
+
+export async function checkPortsFree(ports: readonly NamedPort[]): Promise<void> {
+  const results = await Promise.allSettled(ports.map((p) => checkPortFree(p.port, p.what)));
+  const errors = results.flatMap((r) =>
+    r.status === "rejected" ? [String(r.reason.message)] : [],
+  );
+  if (errors.length > 0) {
+    throw new Error(
+      `cannot start the cluster: ${errors.join("; ")}. Stop whatever uses it or choose another basePort (--base-port).`,
+    );
+  }
+}
+
+/** Whether something accepts TCP connections on a loopback port. */
+export function portAnswers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: "127.0.0.1", port });
+    const done = (answer: boolean) => {
+      socket.destroy();
+      resolve(answer);
+    };
+    socket.setTimeout(1_000, () => done(false));
+    socket.once("connect", () => done(true));
+    socket.once("error", () => done(false));
+  });
 }

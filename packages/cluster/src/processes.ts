@@ -5,7 +5,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, openSync, readdirSync, readFileSync } from "node:fs";
 import { open } from "node:fs/promises";
-import { createServer } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 
 /**
@@ -101,16 +100,6 @@ export function signalGroup(pgid: number, sig: NodeJS.Signals): void {
   if (pgid > 1 && pgid !== procStat(process.pid)?.pgrp) signal(-pgid, sig);
 }
 
-/** Polls `done` every 50 ms until it is true or `timeoutMs` passed; returns whether it became true. */
-export async function waitUntil(done: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (done()) return true;
-    if (Date.now() >= deadline) return false;
-    await sleep(50);
-  }
-}
-
 /** Is anything left of this process (the process itself, or its group when it leads one)? */
 export function anythingLeft(ref: ProcessRef): boolean {
   if (isAlive(ref)) return true;
@@ -184,6 +173,11 @@ export async function killTree(ref: ProcessRef): Promise<void> {
   if (!isAlive(ref)) return;
   const all = [{ ...ref, group: false }, ...childrenOf(ref.pid)];
   for (const p of all) signalProcess(p, "SIGKILL");
+  // A child forked between the listing and the kill: catch it on a second pass.
+  for (const child of childrenOf(ref.pid)) {
+    signalProcess(child, "SIGKILL");
+    all.push(child);
+  }
   const deadline = Date.now() + 5_000;
   while (all.some(isAlive)) {
     if (Date.now() > deadline) throw new Error(`process ${ref.pid} survived SIGKILL`);
@@ -319,99 +313,5 @@ export function run(
         reject(new CommandError(`${command} ${args.join(" ")} failed: ${why}`, output));
       }
     });
-  });
-}
-
-/** Rejects with a clear message when a loopback TCP port is already taken. */
-export function checkPortFree(port: number, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", (error: NodeJS.ErrnoException) => {
-      const reason =
-        error.code === "EADDRINUSE" ? "is already in use" : `is not usable (${error.code})`;
-      reject(new Error(`port ${port} (${what}) ${reason} on 127.0.0.1`));
-    });
-    server.listen({ port, host: "127.0.0.1", exclusive: true }, () => {
-      server.close(() => resolve());
-    });
-  });
-}
-
-export async function checkPortsFree(ports: readonly { port: number; what: string }[]) {
-  const results = await Promise.allSettled(ports.map((p) => checkPortFree(p.port, p.what)));
-  const errors = results.flatMap((r) =>
-    r.status === "rejected" ? [String(r.reason.message)] : [],
-  );
-  if (errors.length > 0) {
-    throw new Error(
-      `cannot start the cluster: ${errors.join("; ")}. Stop whatever uses it or choose another basePort (--base-port).`,
-    );
-  }
-}
-
-/**
- * Polls `check` until it returns a value other than undefined, or throws at the deadline with
- * `describe()` in the message. `check` may throw to abort early.
- */
-export async function poll<T>(
-  check: () => Promise<T | undefined> | T | undefined,
-  options: { timeoutMs: number; intervalMs?: number; what: string },
-): Promise<T> {
-  const deadline = Date.now() + options.timeoutMs;
-  let lastError: unknown = null;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      if (error instanceof AbortPoll) throw error.cause;
-      lastError = error;
-    }
-    if (Date.now() >= deadline) {
-      const detail = lastError instanceof Error ? ` (last error: ${lastError.message})` : "";
-      throw new Error(
-        `timed out after ${options.timeoutMs} ms waiting for ${options.what}${detail}`,
-      );
-    }
-    await sleep(options.intervalMs ?? 100);
-  }
-}
-
-/** Thrown inside a `poll` check to stop polling at once with `cause`. */
-export class AbortPoll extends Error {
-  constructor(override readonly cause: Error) {
-    super(cause.message);
-  }
-}
-
-/**
- * Waits until `url` answers 200, failing early with the log tail when the daemon exits.
- */
-export async function waitForHttp(
-  url: string,
-  daemon: { exitCode: () => number | string | null; logFile: string; ref: ProcessRef },
-  options: { timeoutMs: number; what: string },
-): Promise<void> {
-  await poll(
-    async () => {
-      if (daemon.exitCode() !== null || !isAlive(daemon.ref)) {
-        throw new AbortPoll(
-          new Error(
-            `${options.what} exited early (${daemon.exitCode() ?? "gone"}); last lines of ${daemon.logFile}:\n${await tail(daemon.logFile)}`,
-          ),
-        );
-      }
-      const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-      await response.arrayBuffer();
-      return response.status === 200 ? true : undefined;
-    },
-    { timeoutMs: options.timeoutMs, intervalMs: 100, what: `${options.what} at ${url}` },
-  ).catch(async (error: unknown) => {
-    if (error instanceof Error && error.message.startsWith("timed out")) {
-      throw new Error(
-        `${error.message}; last lines of ${daemon.logFile}:\n${await tail(daemon.logFile)}`,
-      );
-    }
-    throw error;
   });
 }

@@ -3,7 +3,8 @@
  */
 import { connect } from "node:net";
 import type { ServiceLayout } from "./layout.ts";
-import { AbortPoll, type Daemon, isAlive, poll, spawnDaemon, tail } from "./processes.ts";
+import { AbortPoll, poll } from "./poll.ts";
+import { type Daemon, isAlive, spawnDaemon, tail } from "./processes.ts";
 
 export function spawnRedis(binary: string, service: ServiceLayout, dir: string): Daemon {
   return spawnDaemon({

@@ -10,12 +10,21 @@ import {
   type TopologyShard,
   type TopologySnapshot,
 } from "@firstclick/core";
-import type { EtcdEntry } from "./etcd.ts";
+import { type EtcdEntry, valuesOf } from "./etcd.ts";
 import type { Layout, NodeLayout } from "./layout.ts";
 
 export { DEFAULT_VNODES } from "@firstclick/core";
 export type { TopologySnapshot };
 export const etcdKeys = etcdKey;
+
+/**
+ * `<prefix>shards/<id>/history`: the shard primary's past timelines, `[{timeline, switchLsn}]`
+ * oldest first (the current timeline is the last one's + 1; `[]` or no key: timeline 1). Kept
+ * for issue 12; written by the manual mode's `up` (`[]`) and `promote`.
+ */
+export function historyKey(prefix: string, shard: string): string {
+  return `${prefix.endsWith("/") ? prefix : `${prefix}/`}shards/${shard}/history`;
+}
 
 export function topologyNode(node: NodeLayout): TopologyNode {
   return {
@@ -57,7 +66,5 @@ export function readTopology(
   revision: number,
   prefix: string,
 ): TopologySnapshot {
-  const kvs: Record<string, string> = {};
-  for (const [key, entry] of entries) kvs[key] = entry.value;
-  return snapshotFromEtcd(kvs, revision, prefix);
+  return snapshotFromEtcd(valuesOf(entries), revision, prefix);
 }

@@ -8,23 +8,27 @@ export {
   type PatroniNodeSpec,
   type PatroniTimings,
 } from "./config.ts";
-export { deleteEtcdPrefix, readEtcdPrefix, scopePrefix } from "./dcs.ts";
 export { type InstallPatroniOptions, installPatroni, type PatroniBinaries } from "./install.ts";
 export {
-  killMember,
   loadPatroniShard,
-  type MemberView,
   PATRONI_STATE_FILE,
   type PatroniMember,
   type PatroniShard,
+} from "./members.ts";
+export {
+  type MemberView,
   type PatroniStatus,
   patroniStatus,
-  restartMember,
   type SettledShard,
-  type StartPatroniShardOptions,
   type SwitchoverResult,
-  startPatroniShard,
-  stopPatroniShard,
   switchover,
   waitForPatroniShard,
+} from "./settle.ts";
+export {
+  killMember,
+  restartMember,
+  type StartPatroniShardOptions,
+  scopePrefix,
+  startPatroniShard,
+  stopPatroniShard,
 } from "./shard.ts";

@@ -7,22 +7,22 @@ import { readFile, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readPrefix, startScratchEtcd, valuesOf } from "../etcd.ts";
+import { poll } from "../poll.ts";
+import { portAnswers } from "../ports.ts";
+import { postmasterOf } from "../postgres/process.ts";
 import { isAlive } from "../processes.ts";
-import { readEtcdPrefix } from "./dcs.ts";
-import { postmasterOf } from "./postmaster.ts";
-import { type ScratchEtcd, startScratchEtcd } from "./scratch-etcd.ts";
 import {
   killMember,
   loadPatroniShard,
   type PatroniShard,
   patroniStatus,
-  portAnswers,
   restartMember,
   startPatroniShard,
   stopPatroniShard,
   switchover,
   waitForPatroniShard,
-} from "./shard.ts";
+} from "./index.ts";
 
 const dir = resolve(import.meta.dirname, "../../../../.firstclick/patroni-test");
 const namespace = "/firstclick/patroni/";
@@ -31,7 +31,7 @@ const nodes = [
   { name: "t0n1", pgPort: 24011, restApiPort: 24021, gatewayUrl: "http://127.0.0.1:24031" },
 ] as const;
 
-let etcd: ScratchEtcd | null = null;
+let etcd: Awaited<ReturnType<typeof startScratchEtcd>> | null = null;
 let shard: PatroniShard | null = null;
 let syncShard: PatroniShard | null = null;
 const clients: postgres.Sql[] = [];
@@ -62,28 +62,13 @@ function portOf(name: string): number {
   return node.pgPort;
 }
 
-/** Polls until `check` resolves truthy (errors count as "not yet"), bounded by `timeoutMs`. */
-async function eventually<T>(
+/** `poll` for a truthy answer (errors count as "not yet"). */
+function eventually<T>(
   check: () => Promise<T | null | undefined | false>,
   timeoutMs: number,
   what: string,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown = null;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ""}`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return poll(async () => (await check()) || undefined, { timeoutMs, what });
 }
 
 async function hasCode(port: number, code: string): Promise<boolean> {
@@ -161,7 +146,7 @@ describe("a Patroni scope with one leader and one replica", { timeout: 90_000 },
   it("publishes leader and members with the gateway URL in etcd, and records its state on disk", async () => {
     const keys = await eventually(
       async () => {
-        const { kvs } = await readEtcdPrefix(current().etcdUrls[0] ?? "", namespace);
+        const kvs = valuesOf((await readPrefix(current().etcdUrls[0] ?? "", namespace)).entries);
         const replica = kvs["/firstclick/patroni/t0/members/t0n1"];
         // The member key lags the REST API by a loop or two.
         return replica && JSON.parse(replica).state === "running" ? kvs : null;

@@ -1,13 +1,8 @@
 import { DEFAULT_PATRONI_NAMESPACE } from "@firstclick/core";
 import { describe, expect, it } from "vitest";
-import {
-  checkPatroniPorts,
-  formatPatroniStatus,
-  patroniNamespace,
-  patroniPorts,
-  restApiPort,
-} from "./ha.ts";
-import { LayoutSchema } from "./layout.ts";
+import { LayoutSchema } from "../layout.ts";
+import { checkUpOptions } from "../plan.ts";
+import { formatPatroniStatus, patroniNamespace, restApiPort } from "./patroni.ts";
 
 describe("Patroni mode, pure parts", () => {
   it("the namespace sits under the cluster's prefix (core's default for the default prefix)", () => {
@@ -16,16 +11,17 @@ describe("Patroni mode, pure parts", () => {
     expect(patroniNamespace("/other")).toBe("/other/patroni/");
   });
 
-  it("REST API ports: 8900+k in the dev layout, B+70+k after the gateways with a base port", () => {
-    expect(restApiPort(null, 0)).toBe(8900);
+  it("REST API ports come from ports.ts: 8900+k in the dev layout, B+70+k with a base port", () => {
     expect(restApiPort(null, 3)).toBe(8903);
-    expect(restApiPort(27_000, 0)).toBe(27_070);
     expect(restApiPort(27_000, 29)).toBe(27_099);
   });
 
-  it("refuses a base port that leaves no room for the REST API ports", () => {
-    expect(() => checkPatroniPorts(65_450, 30)).toThrow(/no room for the Patroni REST ports/);
-    expect(() => checkPatroniPorts(27_000, 30)).not.toThrow();
+  it("refuses, before anything starts, a Patroni cluster without replicas or REST API ports", () => {
+    expect(() => checkUpOptions({ ha: "patroni", replicas: 0 })).toThrow(/at least one replica/);
+    expect(() => checkUpOptions({ ha: "patroni", basePort: 65_450, shards: 15 })).toThrow(
+      /no room for the Patroni REST ports/,
+    );
+    expect(() => checkUpOptions({ ha: "manual", basePort: 65_450, shards: 15 })).not.toThrow();
   });
 
   it("a layout.json from before Patroni mode still parses, as the manual mode", () => {
@@ -68,7 +64,6 @@ describe("Patroni mode, pure parts", () => {
     const layout = LayoutSchema.parse(old);
     expect(layout.ha).toBe("manual");
     expect(layout.patroni).toBeNull();
-    expect(patroniPorts(layout)).toEqual([]);
   });
 
   it("formats Patroni's view: leader, members with role, state, timeline, lag", () => {

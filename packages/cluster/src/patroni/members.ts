@@ -1,0 +1,142 @@
+/**
+ * The members of one Patroni scope: their recorded state (plain JSON, so a CLI verb in another
+ * process can act on them), and starting, stopping and hard-killing one member by PID.
+ */
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { waitUntil } from "../poll.ts";
+import { postgresOwner, postmasterOf } from "../postgres/process.ts";
+import {
+  isAlive,
+  killTree,
+  type ProcessId,
+  signalGroup,
+  signalProcess,
+  spawnDaemon,
+  tail,
+} from "../processes.ts";
+import type { PatroniNodeSpec, PatroniTimings } from "./config.ts";
+
+export interface PatroniMember extends PatroniNodeSpec {
+  apiUrl: string;
+  memberDir: string;
+  dataDir: string;
+  configFile: string;
+  logFile: string;
+  /** The Patroni process (it leads its own process group); null when not running. */
+  patroni: ProcessId | null;
+}
+
+export interface PatroniShard {
+  scope: string;
+  namespace: string;
+  etcdUrls: string[];
+  stateDir: string;
+  pgBinDir: string;
+  patroniBin: string;
+  timings: PatroniTimings;
+  synchronousMode: boolean;
+  database: string;
+  user: string;
+  members: PatroniMember[];
+}
+
+export const PATRONI_STATE_FILE = "patroni-shard.json";
+
+export async function saveShard(shard: PatroniShard): Promise<void> {
+  await writeFile(join(shard.stateDir, PATRONI_STATE_FILE), `${JSON.stringify(shard, null, 2)}\n`);
+}
+
+/** The shard recorded in `stateDir` by `startPatroniShard`, for CLI verbs run in a new process. */
+export async function loadPatroniShard(stateDir: string): Promise<PatroniShard> {
+  return JSON.parse(await readFile(join(stateDir, PATRONI_STATE_FILE), "utf8")) as PatroniShard;
+}
+
+export function memberOf(shard: PatroniShard, name: string): PatroniMember {
+  const member = shard.members.find((m) => m.name === name);
+  if (!member) {
+    throw new Error(
+      `scope ${shard.scope} has no member "${name}" (members: ${shard.members.map((m) => m.name).join(", ")})`,
+    );
+  }
+  return member;
+}
+
+function patroniEnv(member: PatroniMember, pgBinDir: string): NodeJS.ProcessEnv {
+  // A minimal environment: no PATRONI_* variables from our own environment leak into the config.
+  return {
+    PATH: `${pgBinDir}:/usr/local/bin:/usr/bin:/bin`,
+    HOME: member.memberDir,
+    LANG: "C.UTF-8",
+    LC_ALL: "C.UTF-8",
+    PGTZ: "UTC",
+  };
+}
+
+export function spawnMember(shard: PatroniShard, member: PatroniMember): void {
+  if (isAlive(member.patroni)) throw new Error(`member ${member.name} is already running`);
+  const leftover = postmasterOf(member.dataDir);
+  if (leftover) {
+    throw new Error(
+      `member ${member.name}: a PostgreSQL (PID ${leftover.pid}) still runs on ${member.dataDir}; stop it first`,
+    );
+  }
+  // PostgreSQL refuses to run as root: as root, Patroni (and so PostgreSQL) runs as `postgres`.
+  const user = postgresOwner();
+  const spawned = spawnDaemon({
+    command: shard.patroniBin,
+    args: [member.configFile],
+    logFile: member.logFile,
+    env: patroniEnv(member, shard.pgBinDir),
+    cwd: member.memberDir,
+    ...(user ? { user } : {}),
+  });
+  // Recorded as PID and start time only: the layout's schema reads just these.
+  member.patroni = { pid: spawned.ref.pid, startTicks: spawned.ref.startTicks };
+}
+
+/** Pretty error with the log tails of the members, for a start that did not settle. */
+export async function withLogs(shard: PatroniShard, error: unknown): Promise<Error> {
+  const message = error instanceof Error ? error.message : String(error);
+  const logs = await Promise.all(
+    shard.members.map(async (m) => `--- ${m.name} (${m.logFile}):\n${await tail(m.logFile, 15)}`),
+  );
+  return new Error(`${message}\n${logs.join("\n")}`);
+}
+
+/** TERM to Patroni (it stops PostgreSQL, fast mode), then PostgreSQL itself, then SIGKILL. */
+export async function stopMember(member: PatroniMember, graceMs: number): Promise<void> {
+  const patroni = member.patroni;
+  const pgGone = () => postmasterOf(member.dataDir) === null;
+  if (patroni && isAlive(patroni)) {
+    signalProcess(patroni, "SIGTERM");
+    await waitUntil(() => !isAlive(patroni) && pgGone(), graceMs);
+  }
+  const postmaster = postmasterOf(member.dataDir);
+  if (postmaster) {
+    // Patroni died without stopping PostgreSQL (or was killed): stop it ourselves, fast mode.
+    signalProcess(postmaster, "SIGINT");
+    await waitUntil(pgGone, graceMs);
+  }
+  if ((patroni && isAlive(patroni)) || !pgGone()) await killMemberProcesses(member);
+  member.patroni = null;
+}
+
+/**
+ * Hard kill, as a crash would: SIGKILL to the Patroni process group, then to PostgreSQL (the
+ * postmaster from the data dir, which Patroni starts in a session of its own, and every backend
+ * it forked). Returns once nothing of the member is left.
+ */
+export async function killMemberProcesses(member: PatroniMember): Promise<void> {
+  // Patroni first: it must not see its PostgreSQL die and start it again.
+  const patroni = member.patroni;
+  if (patroni && isAlive(patroni)) {
+    signalGroup(patroni.pid, "SIGKILL");
+    if (!(await waitUntil(() => !isAlive(patroni), 10_000))) {
+      throw new Error(`member ${member.name}: Patroni (PID ${patroni.pid}) survived SIGKILL`);
+    }
+  }
+  const postmaster = postmasterOf(member.dataDir);
+  if (postmaster) await killTree(postmaster);
+  member.patroni = null;
+}

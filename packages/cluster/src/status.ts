@@ -1,0 +1,83 @@
+/** `status`: what every process of a cluster is doing, asked from the processes themselves. */
+import type { Layout, NodeLayout, ServiceLayout } from "./layout.ts";
+import { type NodeHealth, nodeHealth, unreachableHealth } from "./postgres/health.ts";
+import { isAlive } from "./processes.ts";
+import type { ShardManager, ShardPatroniStatus } from "./shards/manager.ts";
+import type { TopologySnapshot } from "./topology.ts";
+
+export interface NodeStatus {
+  id: string;
+  shard: string;
+  /** Role in the layout/topology. */
+  role: NodeLayout["role"];
+  pgPort: number;
+  pid: number | null;
+  alive: boolean;
+  health: NodeHealth;
+  gateway: { url: string; pid: number | null; alive: boolean } | null;
+}
+
+export interface ServiceStatus {
+  url: string;
+  pid: number | null;
+  alive: boolean;
+}
+
+export interface ClusterStatus {
+  stateDir: string;
+  stoppedAt: string | null;
+  etcd: ServiceStatus;
+  topology: TopologySnapshot | null;
+  topologyError: string | null;
+  nodes: NodeStatus[];
+  origin: ServiceStatus | null;
+  edge: ServiceStatus | null;
+  redis: ServiceStatus | null;
+  /** Patroni mode: Patroni's view of each shard; null in the manual mode. */
+  patroni: ShardPatroniStatus[] | null;
+}
+
+function serviceStatus(s: Pick<ServiceLayout, "url" | "process">): ServiceStatus {
+  return { url: s.url, pid: s.process?.pid ?? null, alive: isAlive(s.process) };
+}
+
+async function nodeStatus(node: NodeLayout): Promise<NodeStatus> {
+  const alive = isAlive(node.pg.process);
+  return {
+    id: node.id,
+    shard: node.shard,
+    role: node.role,
+    pgPort: node.pg.port,
+    pid: node.pg.process?.pid ?? null,
+    alive,
+    health: alive ? await nodeHealth(node) : unreachableHealth("not running"),
+    gateway: node.gateway ? serviceStatus(node.gateway) : null,
+  };
+}
+
+export async function clusterStatus(layout: Layout, shards: ShardManager): Promise<ClusterStatus> {
+  const etcd = serviceStatus(layout.etcd);
+  let topology: TopologySnapshot | null = null;
+  let topologyError: string | null = etcd.alive ? null : "etcd is not running";
+  if (etcd.alive) {
+    try {
+      topology = await shards.topology();
+    } catch (error) {
+      topologyError = error instanceof Error ? error.message : String(error);
+    }
+  }
+  // Patroni's view first: it also refreshes the layout's roles.
+  const patroni = etcd.alive ? await shards.status() : null;
+  return {
+    stateDir: layout.stateDir,
+    stoppedAt: layout.stoppedAt,
+    etcd,
+    topology,
+    topologyError,
+    nodes: await Promise.all(layout.nodes.map(nodeStatus)),
+    origin: layout.apps.origin ? serviceStatus(layout.apps.origin) : null,
+    edge: layout.apps.edge ? serviceStatus(layout.apps.edge) : null,
+    redis: layout.redis ? serviceStatus(layout.redis) : null,
+    patroni,
+  };
+}
