@@ -66,6 +66,10 @@ describe("a 2 × (1 + 1) cluster", () => {
       pg: { host: "127.0.0.1", port: BASE_PORT + 12 },
       gatewayUrl: `http://127.0.0.1:${BASE_PORT + 42}`,
     });
+    // Fresh shards are on timeline 1: no past timelines.
+    const { entries } = await readPrefix(cluster.layout, "/firstclick/shards/");
+    expect(entries.get("/firstclick/shards/s0/history")?.value).toBe("[]");
+    expect(entries.get("/firstclick/shards/s1/history")?.value).toBe("[]");
   });
 
   it("replicates a row written on each primary to its replica", async () => {
@@ -132,6 +136,20 @@ describe("a 2 × (1 + 1) cluster", () => {
     expect(replicasKey?.modRevision).toBe(revision);
     expect(JSON.parse(primaryKey?.value ?? "null")).toMatchObject({ id: "s0n1" });
     expect(JSON.parse(replicasKey?.value ?? "null")).toEqual([]);
+    // The timeline history changes in the same transaction: timeline 1 forked at the promotion,
+    // and the new primary writes on the timeline after the last entry.
+    const historyKey = entries.get("/firstclick/shards/s0/history");
+    expect(historyKey?.modRevision).toBe(revision);
+    const history = JSON.parse(historyKey?.value ?? "null");
+    expect(history).toEqual([
+      { timeline: 1, switchLsn: expect.stringMatching(/^[0-9A-F]+\/[0-9A-F]+$/) },
+    ]);
+    const timeline = await withSql(cluster.node("s0n1").pg.port, async (sql) => {
+      const [row] = await sql<{ tli: string }[]>`
+        SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) AS tli`;
+      return Number.parseInt(row?.tli ?? "", 16);
+    });
+    expect(timeline).toBe(2);
     const topology = await cluster.topology();
     expect(topology.version).toBeGreaterThanOrEqual(revision);
     expect(topology.shards.s0?.primary?.id).toBe("s0n1");
