@@ -1,5 +1,6 @@
 import { snapshotFromEtcd, TopologyError, type TopologySnapshot } from "@firstclick/core";
 import { Etcd3, type Watcher } from "etcd3";
+import { InterruptibleSleep } from "./interruptible-sleep.ts";
 import type { TopologySink, TopologySource } from "./source.ts";
 
 /**
@@ -41,7 +42,7 @@ export class EtcdTopologySource implements TopologySource {
   #sink: TopologySink | null = null;
   #closed = false;
   #client: Etcd3 | null = null;
-  #wake: (() => void) | null = null;
+  readonly #pause = new InterruptibleSleep();
   #endSession: (() => void) | null = null;
   #loop: Promise<void> | null = null;
   /** The reason of the current outage, logged once when it starts; null while connected. */
@@ -70,7 +71,7 @@ export class EtcdTopologySource implements TopologySource {
     this.#sink = null;
     this.#endSession?.();
     this.#client?.close();
-    this.#wake?.();
+    this.#pause.wake();
     await this.#loop;
   }
 
@@ -99,7 +100,7 @@ export class EtcdTopologySource implements TopologySource {
       }
       if (this.#closed) break;
       this.#sink?.status("disconnected");
-      await this.#sleep(connected ? this.#o.initialBackoffMs : backoff);
+      await this.#pause.sleep(connected ? this.#o.initialBackoffMs : backoff);
       if (!connected) backoff = Math.min(backoff * 2, this.#o.maxBackoffMs);
     }
   }
@@ -111,17 +112,6 @@ export class EtcdTopologySource implements TopologySource {
       );
     }
     this.#outage ??= reason;
-  }
-
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.#wake = done;
-    });
   }
 
   /** Reads the prefix and hands the snapshot to the sink; returns the read's revision. */

@@ -1,4 +1,5 @@
 import { isNewer, type TopologySnapshot } from "@firstclick/core";
+import { InterruptibleSleep } from "./interruptible-sleep.ts";
 
 /**
  * Pushes topology snapshots to the edge (docs/architecture.md, "Snapshot publishing"):
@@ -42,7 +43,7 @@ export class EdgePublisher {
   #loop: Promise<void> | null = null;
   #timer: NodeJS.Timeout | null = null;
   #closed = false;
-  #wake: (() => void) | null = null;
+  readonly #pause = new InterruptibleSleep();
   /** Set while deliveries fail; logged once per outage. */
   #failing: string | null = null;
 
@@ -90,7 +91,7 @@ export class EdgePublisher {
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#timer) clearInterval(this.#timer);
-    this.#wake?.();
+    this.#pause.wake();
     await this.idle();
   }
 
@@ -127,7 +128,7 @@ export class EdgePublisher {
       } catch (error) {
         this.#failed(describe(error));
       }
-      await this.#sleep(backoff);
+      await this.#pause.sleep(backoff);
       backoff = Math.min(backoff * 2, this.#o.maxBackoffMs);
     }
   }
@@ -176,16 +177,5 @@ export class EdgePublisher {
     const edge = parseVersion(body);
     if (!edge) throw new Error(`${method} answered without a version: ${text.slice(0, 200)}`);
     return edge;
-  }
-
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.#wake = done;
-    });
   }
 }

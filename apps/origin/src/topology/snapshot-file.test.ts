@@ -14,6 +14,7 @@ function snapshot(version: number, port = 5432): TopologySnapshot {
       s0: {
         primary: { id: "s0n0", gatewayUrl: "http://127.0.0.1:1", pg: { host: "127.0.0.1", port } },
         replicas: [],
+        history: [],
       },
     },
   };
