@@ -5,21 +5,12 @@
  * @firstclick/test`).
  */
 
+import type { LoadSettings } from "./measure.ts";
+
 export const SECTIONS = ["redirect", "primaries", "creates", "lag", "gateway", "core"] as const;
 export type Section = (typeof SECTIONS)[number];
 
-export interface BenchEnv {
-  /** Rounds per comparison; variants alternate their order from round to round. */
-  rounds: number;
-  /** Measured seconds per load run (each run is also capped at maxRequests). */
-  seconds: number;
-  warmupSeconds: number;
-  /** Keep-alive connections of the load generator. */
-  connections: number;
-  /** Hard cap on requests per load run, whatever the time. */
-  maxRequests: number;
-  /** Requests of the counted run after each timed run (network calls per redirect). */
-  countRequests: number;
+export interface BenchEnv extends LoadSettings {
   /** Creates per second during the replication-lag probe, and how long it runs. */
   lagRate: number;
   lagSeconds: number;

@@ -39,14 +39,22 @@ export interface Run {
   startedAt: string;
 }
 
-export interface CompareOptions {
+/** How each comparison loads the servers: the same figures for every section of one run. */
+export interface LoadSettings {
+  /** Rounds per comparison; variants alternate their order from round to round. */
   rounds: number;
+  /** Measured seconds per load run (each run is also capped at maxRequests). */
   seconds: number;
   warmupSeconds: number;
+  /** Keep-alive connections of the load generator. */
   connections: number;
+  /** Hard cap on requests per load run, whatever the time. */
   maxRequests: number;
-  /** Requests of the counted run (0: none). */
+  /** Requests of the counted run after each timed run (network calls per redirect; 0: none). */
   countRequests: number;
+}
+
+export interface CompareOptions extends LoadSettings {
   /** Counters read around the counted run (method syntax keeps CounterProbe<T> assignable). */
   probes?: Record<string, CounterProbe<unknown>>;
   /** Process groups to account CPU for; re-read before every run (PIDs change on restarts). */
