@@ -83,6 +83,30 @@ function describeStream(records: readonly StreamRecord[]) {
   return groups;
 }
 
+/** Redirects over the seeded codes and creates on both shards, bounded in requests and time. */
+function startStream(maxRequests: number, maxMs: number): LoadStream {
+  return new LoadStream({
+    system,
+    topology,
+    codes,
+    createShards: ["s0", "s1"],
+    maxRequests,
+    maxMs,
+  }).start();
+}
+
+/** Polls the origin's health until it says etcd is `state`. */
+async function untilOriginEtcd(
+  state: "connected" | "disconnected",
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  await poll(
+    async () => ((await getJson(`${system.origin}/health`)).etcd === state ? true : undefined),
+    { timeoutMs, what },
+  );
+}
+
 /** Waits (with a deadline) until the stream has recorded `n` more matching responses. */
 async function untilMore(
   stream: LoadStream,
@@ -106,14 +130,7 @@ describe("faults under a stream of redirects and creates", () => {
   it("a replica killed: 0 failed redirects, 0 failed creates", async () => {
     const victim = system.cluster.replicasOf("s0")[0];
     if (!victim) throw new Error("s0 has no replica");
-    const stream = new LoadStream({
-      system,
-      topology,
-      codes,
-      createShards: ["s0", "s1"],
-      maxRequests: 8_000,
-      maxMs: 45_000,
-    }).start();
+    const stream = startStream(8_000, 45_000);
     let killedAt = 0;
     try {
       await untilMore(stream, 100, "100 responses before the kill");
@@ -167,14 +184,7 @@ describe("faults under a stream of redirects and creates", () => {
     // Not the replica the previous test killed and restarted.
     const replica = system.cluster.replicasOf("s0")[1];
     if (!replica) throw new Error("s0 has no replica");
-    const stream = new LoadStream({
-      system,
-      topology,
-      codes,
-      createShards: ["s0", "s1"],
-      maxRequests: 6_000,
-      maxMs: 60_000,
-    }).start();
+    const stream = startStream(6_000, 60_000);
     let killedAt = 0;
     let promoteStartedAt = 0;
     let promotedAt = 0;
@@ -263,14 +273,7 @@ describe("faults under a stream of redirects and creates", () => {
       origin: system.cluster.layout.apps.origin?.process?.pid,
       edge: system.cluster.layout.apps.edge?.process?.pid,
     };
-    const stream = new LoadStream({
-      system,
-      topology,
-      codes,
-      createShards: ["s0", "s1"],
-      maxRequests: 10_000,
-      maxMs: 60_000,
-    }).start();
+    const stream = startStream(10_000, 60_000);
     let stoppedAt = 0;
     let restartedAt = 0;
     let promotedAt = 0;
@@ -281,26 +284,12 @@ describe("faults under a stream of redirects and creates", () => {
       await untilMore(stream, 50, "50 responses before etcd stops");
       stoppedAt = Date.now();
       await system.cluster.stopEtcd();
-      await poll(
-        async () =>
-          (await getJson(`${system.origin}/health`)).etcd === "disconnected" ? true : undefined,
-        {
-          timeoutMs: 20_000,
-          what: "the origin to notice etcd is gone",
-        },
-      );
+      await untilOriginEtcd("disconnected", 20_000, "the origin to notice etcd is gone");
       await untilMore(stream, 1_000, "1000 redirects with etcd down", redirects);
       await untilMore(stream, 100, "100 creates with etcd down", creates);
       restartedAt = Date.now();
       await system.cluster.startEtcd();
-      await poll(
-        async () =>
-          (await getJson(`${system.origin}/health`)).etcd === "connected" ? true : undefined,
-        {
-          timeoutMs: 30_000,
-          what: "the origin to watch etcd again",
-        },
-      );
+      await untilOriginEtcd("connected", 30_000, "the origin to watch etcd again");
       // A planned promotion on the other shard: s1's primary is stopped, its replica promoted.
       ({ revision } = await system.cluster.promote(newPrimary.id));
       promotedAt = Date.now();

@@ -48,14 +48,7 @@ export async function startSystem(options: SystemOptions): Promise<System> {
     originEnv: options.originEnv ?? {},
     edgeEnv: options.edgeEnv ?? {},
   });
-  const system = new System(cluster, options.originEnv ?? {});
-  try {
-    await system.ready();
-  } catch (error) {
-    await cluster.down();
-    throw error;
-  }
-  return system;
+  return new System(cluster, options.originEnv ?? {}).readyOrDown();
 }
 
 export interface Created {
@@ -268,6 +261,17 @@ export class System {
 
   async down(): Promise<void> {
     await this.cluster.down();
+  }
+
+  /** Waits until the system serves; one that never does is stopped rather than left running. */
+  async readyOrDown(): Promise<this> {
+    try {
+      await this.ready();
+    } catch (error) {
+      await this.down();
+      throw error;
+    }
+    return this;
   }
 }
 

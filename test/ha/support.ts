@@ -36,14 +36,7 @@ export async function startHaSystem(options: HaSystemOptions): Promise<HaSystem>
     },
     ...(options.log ? { log: options.log } : {}),
   });
-  const system = new HaSystem(cluster);
-  try {
-    await system.ready();
-  } catch (error) {
-    await cluster.down();
-    throw error;
-  }
-  return system;
+  return new HaSystem(cluster).readyOrDown();
 }
 
 async function getJson(url: string, init: RequestInit = {}): Promise<Record<string, unknown>> {
