@@ -1,15 +1,22 @@
-import { isShortCode } from "@firstclick/core";
+import { isShortCode, PROBLEM } from "@firstclick/core";
 import { type Context, Hono } from "hono";
-import { type EdgeBindings, type EdgeConfig, EdgeConfigError, edgeConfig } from "./env.ts";
+import { HTTPException } from "hono/http-exception";
+import {
+  type EdgeBindings,
+  type EdgeConfig,
+  EdgeConfigError,
+  type EdgeEnv,
+  edgeConfig,
+} from "./env.ts";
 import { FallbackBudget } from "./fallback-budget.ts";
-import { authorized, getTopologyVersion, putTopology, unauthorized } from "./internal.ts";
+import { internalRoutes } from "./internal.ts";
 import {
   linkGone,
   linkNotFound,
+  NO_TOPOLOGY,
   NOT_FOUND,
-  PROBLEM,
-  type ProblemSpec,
-  problemResponse,
+  problemPage,
+  shardsUnavailable,
 } from "./pages.ts";
 import { passThrough } from "./passthrough.ts";
 import { planRedirect, routeHeader } from "./route.ts";
@@ -43,8 +50,6 @@ export interface EdgeAppOptions {
   logError?: (message: string) => void;
 }
 
-type EdgeEnv = { Bindings: EdgeBindings };
-
 /** The path as sent, still percent-encoded (URL() keeps the encoding; hono's path decodes). */
 function rawPath(url: string): string {
   const start = url.indexOf("/", url.indexOf("//") + 2);
@@ -66,10 +71,6 @@ function background(c: Context<EdgeEnv>): Background {
       void task.catch(() => {});
     }
   };
-}
-
-function withoutBodyForHead(method: string, res: Response): Response {
-  return method === "HEAD" && res.body ? new Response(null, res) : res;
 }
 
 export function createEdgeApp(options: EdgeAppOptions = {}) {
@@ -105,39 +106,21 @@ export function createEdgeApp(options: EdgeAppOptions = {}) {
     return c.json({ ok: true, topologyVersion: topology?.version ?? null });
   });
 
-  app.all("/_internal/topology", async (c) => {
-    const config = edgeConfig(c.env);
-    if (!(await authorized(c.req.header("authorization") ?? null, config.internalSecret))) {
-      return unauthorized();
-    }
-    if (c.req.method === "PUT") return putTopology(c.req.raw, c.env.TOPOLOGY, cache, Date.now());
-    if (c.req.method === "GET") return getTopologyVersion(c.env.TOPOLOGY, cache, Date.now());
-    return problemResponse(
-      "application/json",
-      {
-        status: 405,
-        type: PROBLEM.methodNotAllowed,
-        title: "Method not allowed",
-        detail: "Use GET or PUT.",
-      },
-      { allow: "GET, PUT" },
-    );
-  });
+  app.route("/_internal", internalRoutes(cache));
 
-  const toOrigin = (c: Context<EdgeEnv>) =>
-    passThrough(c.req.raw, edgeConfig(c.env).originUrl, fetcher);
+  const toOrigin = (c: Context<EdgeEnv>) => passThrough(c, edgeConfig(c.env).originUrl, fetcher);
   app.all("/", toOrigin);
   app.all("/api", toOrigin);
   app.all("/api/*", toOrigin);
 
   app.all("/:segment", async (c) => {
+    // hono answers HEAD with its GET route and drops the body itself.
     const method = c.req.method;
-    const accept = c.req.header("accept");
     const code = rawPath(c.req.url).slice(1);
-    if (!isShortCode(code)) return withoutBodyForHead(method, problemResponse(accept, NOT_FOUND));
+    if (!isShortCode(code)) return problemPage(c, NOT_FOUND);
     if (method !== "GET" && method !== "HEAD") {
-      return problemResponse(
-        accept,
+      return problemPage(
+        c,
         {
           status: 405,
           type: PROBLEM.methodNotAllowed,
@@ -151,18 +134,7 @@ export function createEdgeApp(options: EdgeAppOptions = {}) {
     const now = Date.now();
     const topology = await cache.get(c.env.TOPOLOGY, now, background(c));
     if (!topology) {
-      const spec: ProblemSpec = {
-        status: 503,
-        type: PROBLEM.noTopology,
-        title: "Starting up",
-        detail:
-          "This edge has not received the shard topology yet, so it cannot look links up. " +
-          "Try again in a few seconds.",
-      };
-      return withoutBodyForHead(
-        method,
-        problemResponse(accept, spec, { "retry-after": String(RETRY_AFTER_SECONDS) }),
-      );
+      return problemPage(c, NO_TOPOLOGY, { "retry-after": String(RETRY_AFTER_SECONDS) });
     }
     const route = await decideWithStrategies(strategies(config, c.env), {
       code,
@@ -184,17 +156,9 @@ export function createEdgeApp(options: EdgeAppOptions = {}) {
     });
     if (!result.ok) {
       logError(`redirect /${code}: every node of shard ${result.shard} failed: ${result.failures}`);
-      const spec: ProblemSpec = {
-        status: 503,
-        type: PROBLEM.shardsUnavailable,
-        title: "Temporarily unavailable",
-        detail: "The servers that hold this link are not answering. Try again in a few seconds.",
-        retryCode: code,
-      };
-      return withoutBodyForHead(
-        method,
-        problemResponse(accept, spec, { "retry-after": String(RETRY_AFTER_SECONDS) }),
-      );
+      return problemPage(c, shardsUnavailable(code), {
+        "retry-after": String(RETRY_AFTER_SECONDS),
+      });
     }
     const routed = { "x-firstclick-route": routeHeader(result.servedBy, result.shard) };
     const { answer } = result;
@@ -205,18 +169,17 @@ export function createEdgeApp(options: EdgeAppOptions = {}) {
       });
     }
     const spec = answer.kind === "gone" ? linkGone(code, answer.reason) : linkNotFound(code);
-    return withoutBodyForHead(method, problemResponse(accept, spec, routed));
+    return problemPage(c, spec, routed);
   });
 
-  app.notFound((c) =>
-    withoutBodyForHead(c.req.method, problemResponse(c.req.header("accept"), NOT_FOUND)),
-  );
+  app.notFound((c) => problemPage(c, NOT_FOUND));
 
   app.onError((error, c) => {
-    const accept = c.req.header("accept");
+    // hono's middleware (bearer-auth, body-limit) answers by throwing its response.
+    if (error instanceof HTTPException) return error.getResponse();
     if (error instanceof EdgeConfigError) {
       logError(error.message);
-      return problemResponse(accept, {
+      return problemPage(c, {
         status: 500,
         type: PROBLEM.misconfigured,
         title: "Edge misconfigured",
@@ -224,9 +187,9 @@ export function createEdgeApp(options: EdgeAppOptions = {}) {
       });
     }
     logError(`edge: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-    return problemResponse(accept, {
+    return problemPage(c, {
       status: 500,
-      type: "about:blank",
+      type: PROBLEM.internal,
       title: "Internal Server Error",
       detail: "Something went wrong on our side.",
     });

@@ -1,3 +1,9 @@
+import {
+  ConsistencySettingsSchema,
+  optionalSetting,
+  type RyowWindow,
+  type Strategy,
+} from "@firstclick/core";
 import { z } from "zod";
 
 /**
@@ -5,9 +11,6 @@ import { z } from "zod";
  * (docs/architecture.md). Nothing else in the Worker reads bindings for configuration; the KV
  * namespace is the one binding handed around as is.
  */
-
-export const STRATEGIES = ["cookie", "fallback", "redis", "primary"] as const;
-export type Strategy = (typeof STRATEGIES)[number];
 
 /** Bindings this Worker may receive: `wrangler types` output plus optional secrets and vars. */
 export type EdgeBindings = Env & {
@@ -17,60 +20,30 @@ export type EdgeBindings = Env & {
   REDIS_URL?: string;
 };
 
-// Unset vars arrive as undefined from wrangler.toml and as "" from env overrides: same meaning.
-const optional = <T extends z.ZodType>(schema: T) =>
-  z.preprocess((v) => (v === "" ? undefined : v), schema.optional());
-
-const StrategyList = z
-  .string()
-  .transform((s) =>
-    s
-      .split(",")
-      .map((part) => part.trim())
-      .filter(Boolean),
-  )
-  .pipe(
-    z
-      .array(z.enum(STRATEGIES, { error: `a strategy is one of ${STRATEGIES.join(", ")}` }))
-      .min(1, "name at least one strategy"),
-  );
-
-const EnvSchema = z.object({
+// STRATEGY and RYOW_*: core's schema, the one the origin reads them with too.
+const EnvSchema = ConsistencySettingsSchema.extend({
   ORIGIN_URL: z
     .url({ protocol: /^https?$/, error: "ORIGIN_URL must be an http(s) URL" })
     .transform((u) => u.replace(/\/+$/, "")),
-  INTERNAL_SECRET: optional(z.string()),
-  STRATEGY: optional(StrategyList).transform((s) => s ?? (["cookie"] as Strategy[])),
-  RYOW_WINDOW_SECONDS: optional(
-    z.union([
-      z.literal("session"),
-      z.coerce
-        .number()
-        .int()
-        .min(1)
-        .max(366 * 86_400, "at most a year"),
-    ]),
-  ).transform((w) => w ?? 30),
-  RYOW_SECRET: optional(z.string()),
-  RYOW_PREVIOUS_SECRET: optional(z.string()),
-  REDIS_URL: optional(
+  INTERNAL_SECRET: optionalSetting(z.string()),
+  REDIS_URL: optionalSetting(
     z.string().regex(/^rediss?:\/\/./, "REDIS_URL must be a redis:// or rediss:// URL"),
   ),
   // The redis strategy's budget per redirect; past it the redirect reads a replica.
-  REDIS_TIMEOUT_MS: optional(z.coerce.number().int().min(1).max(10_000)).transform(
+  REDIS_TIMEOUT_MS: optionalSetting(z.coerce.number().int().min(1).max(10_000)).transform(
     (ms) => ms ?? 100,
   ),
   // durable_object: one pipelined connection held by the RyowRedis object (the fast one);
   // socket: a new connection per redirect (no Durable Object needed).
-  REDIS_CLIENT: optional(z.enum(["durable_object", "socket"])).transform(
+  REDIS_CLIENT: optionalSetting(z.enum(["durable_object", "socket"])).transform(
     (c) => c ?? "durable_object",
   ),
-  UPSTREAM_TIMEOUT_MS: optional(z.coerce.number().int().min(10).max(60_000)).transform(
+  UPSTREAM_TIMEOUT_MS: optionalSetting(z.coerce.number().int().min(10).max(60_000)).transform(
     (ms) => ms ?? 1_500,
   ),
-  FALLBACK_BUDGET_PER_MINUTE: optional(z.coerce.number().int().min(0).max(1_000_000)).transform(
-    (n) => n ?? 600,
-  ),
+  FALLBACK_BUDGET_PER_MINUTE: optionalSetting(
+    z.coerce.number().int().min(0).max(1_000_000),
+  ).transform((n) => n ?? 600),
 });
 
 export interface EdgeConfig {
@@ -78,7 +51,7 @@ export interface EdgeConfig {
   /** Null: the internal routes refuse every caller (401). */
   internalSecret: string | null;
   strategies: ReadonlySet<Strategy>;
-  ryowWindow: number | "session";
+  ryowWindow: RyowWindow;
   /** `[current, previous]`, unset ones left out; empty: cookies are not signed. */
   ryowSecrets: readonly string[];
   redisUrl: string | null;
@@ -129,3 +102,6 @@ export function edgeConfig(bindings: EdgeBindings): EdgeConfig {
   }
   return config;
 }
+
+/** The hono environment of every edge route. */
+export type EdgeEnv = { Bindings: EdgeBindings };

@@ -1,24 +1,24 @@
-import { parseTopologySnapshot, TopologyError, type TopologySnapshot } from "@firstclick/core";
-import { PROBLEM } from "./pages.ts";
+import {
+  PROBLEM,
+  parseTopologySnapshot,
+  problem,
+  TopologyError,
+  type TopologySnapshot,
+} from "@firstclick/core";
+import { type Context, Hono } from "hono";
+import { bearerAuth } from "hono/bearer-auth";
+import { bodyLimit } from "hono/body-limit";
+import { timingSafeEqual } from "hono/utils/buffer";
+import { type EdgeEnv, edgeConfig } from "./env.ts";
 import { TOPOLOGY_KV_KEY, type TopologyCache } from "./topology-cache.ts";
 
 /**
  * `PUT|GET /_internal/topology`: the origin publishes snapshots here (docs/architecture.md).
- * Plain functions over Request/KV; app.ts routes to them.
+ * hono's bearer-auth and body-limit guard it; app.ts mounts it under `/_internal`.
  */
 
 /** A snapshot of 1024 shards with a few replicas each stays well below this. */
 export const MAX_SNAPSHOT_BYTES = 1024 * 1024;
-const MAX_AUTHORIZATION_LENGTH = 1024;
-
-const utf8 = new TextEncoder();
-
-function problem(status: number, type: string, title: string, detail: string): Response {
-  return new Response(JSON.stringify({ type, title, status, detail }), {
-    status,
-    headers: { "content-type": "application/problem+json", "cache-control": "no-store" },
-  });
-}
 
 function json(body: unknown): Response {
   return new Response(JSON.stringify(body), {
@@ -26,102 +26,96 @@ function json(body: unknown): Response {
   });
 }
 
+const unauthorized = () =>
+  problem({
+    type: PROBLEM.unauthorized,
+    title: "Unauthorized",
+    status: 401,
+    detail: "This internal route needs `Authorization: Bearer <INTERNAL_SECRET>`.",
+  });
+
 /**
- * Bearer token check in constant time: both sides are hashed first so timingSafeEqual compares
- * equal lengths and the secret's length does not leak either.
+ * The configured secret, compared by hono's timingSafeEqual (both sides hashed first, so neither
+ * the comparison nor the secret's length leaks through timing). No secret: nobody gets in.
  */
-export async function authorized(
-  authorization: string | null,
-  secret: string | null,
-): Promise<boolean> {
-  if (secret === null || secret === "" || authorization === null) return false;
-  if (authorization.length > MAX_AUTHORIZATION_LENGTH) return false;
-  const match = /^Bearer (.+)$/i.exec(authorization.trim());
-  const given = match?.[1] ?? "";
-  const [a, b] = await Promise.all([
-    crypto.subtle.digest("SHA-256", utf8.encode(given)),
-    crypto.subtle.digest("SHA-256", utf8.encode(secret)),
-  ]);
-  return crypto.subtle.timingSafeEqual(a, b) && given !== "";
+async function isInternalSecret(token: string, c: Context<EdgeEnv>): Promise<boolean> {
+  const secret = edgeConfig(c.env).internalSecret;
+  if (secret === null || secret === "") return false;
+  return timingSafeEqual(secret, token);
 }
 
-export function unauthorized(): Response {
-  const res = problem(
-    401,
-    PROBLEM.unauthorized,
-    "Unauthorized",
-    "This internal route needs `Authorization: Bearer <INTERNAL_SECRET>`.",
-  );
-  res.headers.set("www-authenticate", 'Bearer realm="firstclick-internal"');
-  return res;
-}
-
-async function readBounded(request: Request): Promise<string | null> {
-  const declared = Number(request.headers.get("content-length") ?? "0");
-  if (Number.isFinite(declared) && declared > MAX_SNAPSHOT_BYTES) return null;
-  if (!request.body) return "";
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_SNAPSHOT_BYTES) {
-      await reader.cancel();
-      return null;
-    }
-    chunks.push(value);
-  }
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    all.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return new TextDecoder().decode(all);
-}
-
-export async function putTopology(
-  request: Request,
-  kv: KVNamespace,
-  cache: TopologyCache,
-  nowMs: number,
-): Promise<Response> {
-  const text = await readBounded(request);
-  if (text === null) {
-    return problem(
-      413,
-      PROBLEM.payloadTooLarge,
-      "Snapshot too large",
-      `A topology snapshot is at most ${MAX_SNAPSHOT_BYTES} bytes.`,
-    );
-  }
+async function putTopology(c: Context<EdgeEnv>, cache: TopologyCache): Promise<Response> {
   let snapshot: TopologySnapshot;
   try {
-    snapshot = parseTopologySnapshot(JSON.parse(text));
+    snapshot = parseTopologySnapshot(JSON.parse(await c.req.text()));
   } catch (error) {
     const detail =
       error instanceof TopologyError
         ? error.message
         : `the body is not JSON: ${error instanceof Error ? error.message : String(error)}`;
-    return problem(400, PROBLEM.badSnapshot, "Invalid topology snapshot", detail);
+    return problem({
+      type: PROBLEM.badSnapshot,
+      title: "Invalid topology snapshot",
+      status: 400,
+      detail,
+    });
   }
   // Compare against what every isolate shares, not only this isolate's memory.
-  const current = await cache.refresh(kv, nowMs);
+  const current = await cache.refresh(c.env.TOPOLOGY, Date.now());
   if (current !== null && snapshot.version <= current.version) {
     return json({ version: current.version, accepted: false });
   }
-  await kv.put(TOPOLOGY_KV_KEY, JSON.stringify(snapshot));
+  await c.env.TOPOLOGY.put(TOPOLOGY_KV_KEY, JSON.stringify(snapshot));
   cache.offer(snapshot);
   return json({ version: snapshot.version, accepted: true });
 }
 
-export async function getTopologyVersion(
-  kv: KVNamespace,
-  cache: TopologyCache,
-  nowMs: number,
-): Promise<Response> {
-  const current = await cache.refresh(kv, nowMs);
-  return json({ version: current?.version ?? null });
+export function internalRoutes(cache: TopologyCache) {
+  const app = new Hono<EdgeEnv>();
+  app.use(
+    "/topology",
+    bearerAuth({
+      verifyToken: isInternalSecret,
+      realm: "firstclick-internal",
+      noAuthenticationHeader: { message: unauthorized },
+      invalidToken: { message: unauthorized },
+      // RFC 6750 §3.1: a header that is not `Bearer <token68>` is a bad request, not a bad token.
+      invalidAuthenticationHeader: {
+        message: () =>
+          problem({
+            type: PROBLEM.unauthorized,
+            title: "Malformed Authorization header",
+            status: 400,
+            detail: "Send `Authorization: Bearer <INTERNAL_SECRET>`.",
+          }),
+      },
+    }),
+    bodyLimit({
+      maxSize: MAX_SNAPSHOT_BYTES,
+      onError: () =>
+        problem({
+          type: PROBLEM.payloadTooLarge,
+          title: "Snapshot too large",
+          status: 413,
+          detail: `A topology snapshot is at most ${MAX_SNAPSHOT_BYTES} bytes.`,
+        }),
+    }),
+  );
+  app.put("/topology", (c) => putTopology(c, cache));
+  app.get("/topology", async (c) => {
+    const current = await cache.refresh(c.env.TOPOLOGY, Date.now());
+    return json({ version: current?.version ?? null });
+  });
+  app.all("/topology", () =>
+    problem(
+      {
+        type: PROBLEM.methodNotAllowed,
+        title: "Method not allowed",
+        status: 405,
+        detail: "Use GET or PUT.",
+      },
+      { allow: "GET, PUT" },
+    ),
+  );
+  return app;
 }

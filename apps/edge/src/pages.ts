@@ -1,61 +1,34 @@
+import { PROBLEM, type ProblemType, problem } from "@firstclick/core";
+import type { Context } from "hono";
+import { accepts } from "hono/accepts";
+
 /**
  * The edge's own answers that are not redirects: a small HTML page for people, an RFC 9457
- * problem document for programs that ask for JSON. Same words either way.
+ * problem document (core's `problem()`) for programs that ask for JSON. Same words either way.
  */
 
 export interface ProblemSpec {
   status: number;
-  /** A tag: URI (RFC 9457 §3.1.1 suggests one for types that are not meant to be fetched). */
-  type: string;
+  type: ProblemType;
   title: string;
   detail: string;
   /** For the HTML page: the code to offer a retry link for. */
   retryCode?: string;
 }
 
-export const PROBLEM = {
-  linkNotFound: "tag:firstclick,2026:link-not-found",
-  linkGone: "tag:firstclick,2026:link-gone",
-  notFound: "tag:firstclick,2026:not-found",
-  methodNotAllowed: "tag:firstclick,2026:method-not-allowed",
-  shardsUnavailable: "tag:firstclick,2026:shards-unavailable",
-  noTopology: "tag:firstclick,2026:no-topology",
-  originUnavailable: "tag:firstclick,2026:origin-unavailable",
-  unauthorized: "tag:firstclick,2026:unauthorized",
-  badSnapshot: "tag:firstclick,2026:bad-topology-snapshot",
-  payloadTooLarge: "tag:firstclick,2026:payload-too-large",
-  misconfigured: "tag:firstclick,2026:misconfigured",
-} as const;
-
-const JSON_TYPES = new Set(["application/json", "application/problem+json"]);
 const MAX_ACCEPT_LENGTH = 2_048;
+const HTML = "text/html";
 
 /**
- * True when the Accept header prefers JSON over HTML. Browsers (text/html) and clients that
- * send nothing or only a wildcard get HTML; `application/json` with a q above any HTML range
- * gets JSON. Malformed parts are skipped; an overlong header is treated as absent.
+ * True when the Accept header prefers JSON over HTML (hono's `accepts`: highest q first, the
+ * more specific range on a tie, `*\/*` alone matches neither). Browsers (text/html) and clients
+ * that send nothing or only a wildcard get HTML. An overlong header is treated as absent.
  */
-export function prefersJson(accept: string | null | undefined): boolean {
+export function prefersJson(c: Context): boolean {
+  const accept = c.req.header("accept");
   if (!accept || accept.length > MAX_ACCEPT_LENGTH) return false;
-  let jsonQ = 0;
-  let htmlQ = 0;
-  let wildcardQ = 0;
-  for (const range of accept.split(",")) {
-    const [rawType = "", ...params] = range.split(";");
-    const type = rawType.trim().toLowerCase();
-    let q = 1;
-    for (const param of params) {
-      const [name, value] = param.split("=");
-      if (name?.trim().toLowerCase() === "q") {
-        const parsed = Number(value?.trim());
-        q = Number.isFinite(parsed) ? Math.min(1, Math.max(0, parsed)) : 0;
-      }
-    }
-    if (JSON_TYPES.has(type)) jsonQ = Math.max(jsonQ, q);
-    else if (type === "text/html" || type === "text/*") htmlQ = Math.max(htmlQ, q);
-    else if (type === "*/*") wildcardQ = Math.max(wildcardQ, q);
-  }
-  return jsonQ > 0 && jsonQ > htmlQ && jsonQ >= wildcardQ;
+  const supports = [HTML, "application/json", "application/problem+json"];
+  return accepts(c, { header: "Accept", supports, default: HTML }) !== HTML;
 }
 
 function escapeHtml(s: string): string {
@@ -101,24 +74,22 @@ function html(spec: ProblemSpec): string {
  * The page or problem document for `spec`, as the Accept header prefers. Never stored by any
  * cache: a missing link may exist seconds later.
  */
-export function problemResponse(
-  accept: string | null | undefined,
+export function problemPage(
+  c: Context,
   spec: ProblemSpec,
   headers: Record<string, string> = {},
 ): Response {
-  const common = { "cache-control": "no-store", "x-content-type-options": "nosniff", ...headers };
-  if (prefersJson(accept)) {
-    const body = { type: spec.type, title: spec.title, status: spec.status, detail: spec.detail };
-    return new Response(JSON.stringify(body), {
-      status: spec.status,
-      headers: { "content-type": "application/problem+json", ...common },
-    });
+  const common = { "x-content-type-options": "nosniff", ...headers };
+  if (prefersJson(c)) {
+    const { type, title, status, detail } = spec;
+    return problem({ type, title, status, detail }, common);
   }
   return new Response(html(spec), {
     status: spec.status,
     headers: {
       "content-type": "text/html; charset=utf-8",
       "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'",
+      "cache-control": "no-store",
       ...common,
     },
   });
@@ -145,6 +116,25 @@ export function linkGone(code: string, reason: "deleted" | "expired"): ProblemSp
       reason === "expired"
         ? `The link /${code} has expired and no longer redirects.`
         : `The link /${code} was deleted by its owner and no longer redirects.`,
+  };
+}
+
+export const NO_TOPOLOGY: ProblemSpec = {
+  status: 503,
+  type: PROBLEM.noTopology,
+  title: "Starting up",
+  detail:
+    "This edge has not received the shard topology yet, so it cannot look links up. " +
+    "Try again in a few seconds.",
+};
+
+export function shardsUnavailable(code: string): ProblemSpec {
+  return {
+    status: 503,
+    type: PROBLEM.shardsUnavailable,
+    title: "Temporarily unavailable",
+    detail: "The servers that hold this link are not answering. Try again in a few seconds.",
+    retryCode: code,
   };
 }
 
