@@ -11,7 +11,7 @@ it("reports read-your-writes violations for cookie when a pause outlasts the win
   const result = await runConsistency({
     strategy: "cookie",
     seed: 13,
-    durationMs: 30_000,
+    durationMs: 24_000,
     clients: 6,
     pastWindow: true,
     windowSeconds: 5,

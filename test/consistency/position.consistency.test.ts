@@ -12,7 +12,7 @@ it("cookie,position: no violation with replicas paused past the window", async (
   const result = await runConsistency({
     strategy: "cookie,position",
     seed: 13,
-    durationMs: 30_000,
+    durationMs: 24_000,
     clients: 6,
     pastWindow: true,
     windowSeconds: 5,

@@ -120,7 +120,14 @@ async function drive(
   const deadline = recorder.startedAt + o.durationMs;
   await Promise.all([
     injector.run(plan),
-    ...clients.map((c, i) => runClient(c, i, shared, { seed: o.seed, runTag, deadline })),
+    ...clients.map((c, i) =>
+      runClient(c, i, shared, {
+        seed: o.seed,
+        runTag,
+        deadline,
+        windowMs: (o.windowSeconds ?? 30) * 1_000,
+      }),
+    ),
   ]);
   log(`workload done: ${recorder.operations.length} operations; waiting for convergence`);
   await untilConverged(cluster).catch((error: unknown) => log(`not converged: ${String(error)}`));

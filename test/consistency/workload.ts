@@ -14,6 +14,12 @@ export interface WorkloadOptions {
   deadline: number;
   /** Pause between two operations of one client (bounds the load: 16 clients ≈ 100 req/s). */
   thinkMs?: [number, number];
+  /**
+   * The RYOW window: after a write a client sometimes only reads for up to three windows, as a
+   * person who shortened a link and keeps clicking it does. Without such stretches every client
+   * writes often enough to renew its cookie and never reads past its window.
+   */
+  windowMs: number;
 }
 
 /** Codes created so far by anyone (strangers read these). */
@@ -32,12 +38,16 @@ export async function runClient(
     items[Math.floor(random() * items.length)];
   const [minThink, maxThink] = o.thinkMs ?? [50, 150];
   let n = 0;
+  let readOnlyUntil = 0;
   const target = () => `https://example.com/${o.runTag}/${client.id}/${n++}`;
   while (Date.now() < o.deadline) {
     const roll = random();
     const writable = client.links.filter((l) => l.writable);
     let written: Link | undefined;
-    if (roll < 0.2 || client.links.length === 0) {
+    if (Date.now() < readOnlyUntil && client.links.length > 0) {
+      const code = random() < 0.7 ? pick(client.links)?.code : pick(shared.codes);
+      if (code) await client.read(readKind(client, code), code);
+    } else if (roll < 0.2 || client.links.length === 0) {
       const alias = random() < 0.5 ? `cc-${o.runTag}-${client.id}-${n}` : undefined;
       const op = await client.create(target(), alias);
       if (op.answer.status === 201) {
@@ -55,12 +65,18 @@ export async function runClient(
       if (link) await client.read("read-own", link.code);
     } else if (roll < 0.9) {
       const code = pick(shared.codes);
-      if (code) await client.read("read-other", code);
+      if (code) await client.read(readKind(client, code), code);
     } else {
       await client.read("read-never", `nv-${o.runTag}-${client.id}-${n++}`);
     }
     // The creator's first click, right after the write: the case the project exists for.
     if (written && random() < 0.7) await client.read("read-own", written.code);
+    if (written && random() < 0.15) readOnlyUntil = Date.now() + random() * 3 * o.windowMs;
     await delay(minThink + random() * (maxThink - minThink));
   }
+}
+
+/** A shared code may be the client's own: then it is a read of its own write. */
+function readKind(client: ConsistencyClient, code: string): "read-own" | "read-other" {
+  return client.links.some((l) => l.code === code) ? "read-own" : "read-other";
 }
