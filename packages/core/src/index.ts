@@ -1,11 +1,20 @@
 export type { AliasCheck } from "./codes.ts";
 export { CODE_LENGTH, checkAlias, generateCode, isShortCode, RESERVED_WORDS } from "./codes.ts";
-export type { LinkAnswer, LinkFound, LinkGone, RedirectStatus } from "./link-answer.ts";
+export type {
+  LinkAnswer,
+  LinkBehind,
+  LinkFound,
+  LinkGone,
+  RedirectStatus,
+} from "./link-answer.ts";
 export {
   GATEWAY_STATUS,
+  LinkBehindSchema,
   LinkFoundSchema,
   LinkGoneSchema,
   LinkMissingSchema,
+  linkBehind,
+  MIN_LSN_PARAM,
   parseLinkAnswer,
   REDIRECT_STATUSES,
 } from "./link-answer.ts";
@@ -17,6 +26,7 @@ export {
   patroniScopePrefix,
   snapshotFromPatroni,
 } from "./patroni.ts";
+export * from "./position/index.ts";
 export type { Problem, ProblemType } from "./problem.ts";
 export { PROBLEM, PROBLEM_CONTENT_TYPE, problem } from "./problem.ts";
 export type { HashRingOptions } from "./ring.ts";
@@ -36,6 +46,7 @@ export {
   ConsistencySettingsSchema,
   DEFAULT_STRATEGIES,
   optionalSetting,
+  PositionTtlSchema,
   RyowWindowSchema,
   STRATEGIES,
   StrategyListSchema,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseLinkAnswer } from "./link-answer.ts";
+import { GATEWAY_STATUS, linkBehind, MIN_LSN_PARAM, parseLinkAnswer } from "./link-answer.ts";
+import { PROBLEM, problem } from "./problem.ts";
 
 const found = {
   code: "abc1234",
@@ -42,6 +43,29 @@ describe("parseLinkAnswer", () => {
     expect(parseLinkAnswer(410, { code: "abc1234", reason: "banned" })).toBeNull();
     expect(parseLinkAnswer(404, { error: "nope" })).toBeNull();
     expect(parseLinkAnswer(404, { error: "not_found" })).toEqual({ kind: "missing" });
+  });
+
+  it("reads the gateway's 425 behind answer, as the gateway builds it", async () => {
+    const res = problem(linkBehind("0/3000060", "0/3000100"));
+    expect(res.status).toBe(425);
+    expect(GATEWAY_STATUS.behind).toBe(425);
+    expect(res.headers.get("content-type")).toBe("application/problem+json");
+    expect(parseLinkAnswer(res.status, await res.json())).toEqual({
+      kind: "behind",
+      replayLsn: "0/3000060",
+    });
+    expect(MIN_LSN_PARAM).toBe("minLsn");
+  });
+
+  const behind = linkBehind("0/1", "0/2");
+  it.each([
+    ["another problem type", { ...behind, type: PROBLEM.shardUnavailable }],
+    ["no replayLsn", { ...behind, replayLsn: undefined }],
+    ["a replayLsn that is not an LSN", { ...behind, replayLsn: "3000060" }],
+    ["a status that is not 425", { ...behind, status: 503 }],
+    ["an empty body", {}],
+  ])("refuses a 425 with %s (the edge treats the node as failed)", (_, body) => {
+    expect(parseLinkAnswer(425, body)).toBeNull();
   });
 
   it("refuses any other status", () => {

@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { isLsn } from "./position/lsn.ts";
+import { PROBLEM, type Problem } from "./problem.ts";
 
 /**
  * The shard gateway's answer for `GET /links/:code`, the contract between the gateway (which
@@ -14,9 +16,19 @@ export const GATEWAY_STATUS = {
   found: 200,
   missing: 404,
   gone: 410,
+  /** The replica has not replayed the request's `minLsn` yet: ask the next node (425 Too Early). */
+  behind: 425,
   /** The node is down or its database does not answer: ask the next node. */
   unavailable: 503,
 } as const;
+
+/**
+ * `GET /links/:code?minLsn=X/Y`: answer the link only once this node has replayed WAL up to
+ * `X/Y` (a position's LSN, strategy `position`), otherwise answer "behind". Absent: no minimum.
+ */
+export const MIN_LSN_PARAM = "minLsn";
+
+const lsn = z.string().refine(isLsn, { error: "an LSN in PostgreSQL's text form X/Y" });
 
 const isoTime = z.iso.datetime({ offset: true });
 
@@ -46,11 +58,31 @@ export type LinkGone = z.infer<typeof LinkGoneSchema>;
 /** 404: no such code on this node. */
 export const LinkMissingSchema = z.object({ error: z.literal("not_found") });
 
+/** 425: a problem+json body naming how far this node has replayed. */
+export const LinkBehindSchema = z.looseObject({
+  type: z.literal(PROBLEM.replicaBehind),
+  status: z.literal(GATEWAY_STATUS.behind),
+  replayLsn: lsn,
+});
+export type LinkBehind = z.infer<typeof LinkBehindSchema> & Problem;
+
+/** The gateway's 425 body (send it with `problem()`). */
+export function linkBehind(replayLsn: string, minLsn: string): LinkBehind {
+  return {
+    type: PROBLEM.replicaBehind,
+    title: "Replica behind",
+    status: GATEWAY_STATUS.behind,
+    detail: `This node has replayed WAL up to ${replayLsn}, not yet ${minLsn}: ask another node.`,
+    replayLsn,
+  };
+}
+
 /** What the edge makes of a node's answer. */
 export type LinkAnswer =
   | { kind: "found"; url: string; redirectStatus: RedirectStatus; updatedAt: string }
   | { kind: "missing" }
-  | { kind: "gone"; reason: "deleted" | "expired" };
+  | { kind: "gone"; reason: "deleted" | "expired" }
+  | { kind: "behind"; replayLsn: string };
 
 /**
  * Reads one gateway answer (status + parsed JSON body) into a LinkAnswer, or null when it is
@@ -74,6 +106,10 @@ export function parseLinkAnswer(status: number, body: unknown): LinkAnswer | nul
   }
   if (status === GATEWAY_STATUS.missing) {
     return LinkMissingSchema.safeParse(body).success ? { kind: "missing" } : null;
+  }
+  if (status === GATEWAY_STATUS.behind) {
+    const r = LinkBehindSchema.safeParse(body);
+    return r.success ? { kind: "behind", replayLsn: r.data.replayLsn } : null;
   }
   return null;
 }

@@ -3,11 +3,24 @@ import { problem } from "./problem.ts";
 import { ConsistencySettingsSchema } from "./settings.ts";
 
 describe("ConsistencySettingsSchema", () => {
-  it("defaults to the cookie strategy and a 30 s window", () => {
+  it("defaults to the cookie strategy, a 30 s window and a one-day position lifetime", () => {
     expect(ConsistencySettingsSchema.parse({})).toMatchObject({
       STRATEGY: ["cookie"],
       RYOW_WINDOW_SECONDS: 30,
+      RYOW_POSITION_TTL_SECONDS: 86_400,
     });
+  });
+
+  it("reads the position strategy and its lifetime", () => {
+    expect(
+      ConsistencySettingsSchema.parse({
+        STRATEGY: "cookie,position",
+        RYOW_POSITION_TTL_SECONDS: "3600",
+      }),
+    ).toMatchObject({ STRATEGY: ["cookie", "position"], RYOW_POSITION_TTL_SECONDS: 3600 });
+    expect(
+      ConsistencySettingsSchema.parse({ RYOW_POSITION_TTL_SECONDS: "" }).RYOW_POSITION_TTL_SECONDS,
+    ).toBe(86_400);
   });
 
   it("treats empty values as unset", () => {
@@ -30,6 +43,10 @@ describe("ConsistencySettingsSchema", () => {
     [{ STRATEGY: " , " }, "at least one strategy"],
     [{ RYOW_WINDOW_SECONDS: "0" }, undefined],
     [{ RYOW_WINDOW_SECONDS: "forever" }, undefined],
+    [{ RYOW_POSITION_TTL_SECONDS: "59" }, "at least 60 seconds"],
+    [{ RYOW_POSITION_TTL_SECONDS: String(367 * 86_400) }, "at most 366 days"],
+    [{ RYOW_POSITION_TTL_SECONDS: "1.5" }, undefined],
+    [{ RYOW_POSITION_TTL_SECONDS: "a day" }, undefined],
   ])("refuses %o", (env, message) => {
     const r = ConsistencySettingsSchema.safeParse(env);
     expect(r.success).toBe(false);

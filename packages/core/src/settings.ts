@@ -1,13 +1,14 @@
 import { z } from "zod";
+import { DEFAULT_POSITION_TTL_SECONDS } from "./position/token.ts";
 import { DEFAULT_RYOW_WINDOW_SECONDS, type RyowWindow } from "./ryow.ts";
 
 /**
- * Settings the edge and the origin must read the same way: the consistency strategies and the
- * RYOW window. Both env modules build their schema from these, so a value one side accepts the
+ * Settings the edge and the origin must read the same way: the consistency strategies, the
+ * RYOW window and the position token's lifetime. Both env modules build their schema from these, so a value one side accepts the
  * other accepts too.
  */
 
-export const STRATEGIES = ["cookie", "fallback", "redis", "primary"] as const;
+export const STRATEGIES = ["cookie", "fallback", "redis", "primary", "position"] as const;
 export type Strategy = (typeof STRATEGIES)[number];
 export const DEFAULT_STRATEGIES: readonly Strategy[] = ["cookie"];
 
@@ -40,6 +41,13 @@ export const RyowWindowSchema = z.union([
     .max(366 * 86_400, "at most a year"),
 ]);
 
+/** `RYOW_POSITION_TTL_SECONDS`: how long a position token entry lives (60 s – 366 days). */
+export const PositionTtlSchema = z.coerce
+  .number()
+  .int()
+  .min(60, "at least 60 seconds")
+  .max(366 * 86_400, "at most 366 days");
+
 /** The shared part of both env schemas, with defaults applied. */
 export const ConsistencySettingsSchema = z.object({
   STRATEGY: optionalSetting(StrategyListSchema).transform(
@@ -47,6 +55,9 @@ export const ConsistencySettingsSchema = z.object({
   ),
   RYOW_WINDOW_SECONDS: optionalSetting(RyowWindowSchema).transform(
     (w): RyowWindow => w ?? DEFAULT_RYOW_WINDOW_SECONDS,
+  ),
+  RYOW_POSITION_TTL_SECONDS: optionalSetting(PositionTtlSchema).transform(
+    (t): number => t ?? DEFAULT_POSITION_TTL_SECONDS,
   ),
   RYOW_SECRET: optionalSetting(z.string()),
   RYOW_PREVIOUS_SECRET: optionalSetting(z.string()),
