@@ -4,5 +4,7 @@ declare namespace Cloudflare {
     FIXTURE_URL: string;
     EMPTY_TOPOLOGY: KVNamespace;
     INTERNAL_SECRET: string;
+    /** Set by bench/redis-client.ts only: the Redis the client benchmark talks to. */
+    REDIS_BENCH_URL: string;
   }
 }
