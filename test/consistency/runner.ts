@@ -6,7 +6,7 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type Cluster, defaultStateDir, type HaMode, poll, up } from "@firstclick/cluster";
+import { attach, type Cluster, defaultStateDir, type HaMode, poll, up } from "@firstclick/cluster";
 import { HashRing } from "@firstclick/core";
 import { type CheckReport, checkHistory } from "./checker/index.ts";
 import { ConsistencyClient, Recorder } from "./client.ts";
@@ -63,8 +63,9 @@ export async function runConsistency(o: RunOptions): Promise<RunResult> {
   });
   log(`consistency run: strategy ${o.strategy}, seed ${o.seed}, ${o.durationMs / 1000} s`);
   for (const fault of plan) log(`  planned: ${describeFault(fault)}`);
+  const stateDir = join(defaultStateDir(), `consistency-${o.basePort ?? 45_000}`);
   const cluster = await up({
-    stateDir: join(defaultStateDir(), `consistency-${o.basePort ?? 45_000}`),
+    stateDir,
     basePort: o.basePort ?? 45_000,
     shards: 2,
     replicas: o.replicas ?? 1,
@@ -79,6 +80,12 @@ export async function runConsistency(o: RunOptions): Promise<RunResult> {
       UPSTREAM_TIMEOUT_MS: "1000",
     },
     originEnv: remoteApply ? { DURABILITY: "remote_apply" } : {},
+  }).catch(async (error: unknown) => {
+    // An app that refuses the strategy fails `up` after etcd and PostgreSQL started: stop them.
+    await attach(stateDir)
+      .then((c) => c.down())
+      .catch(() => {});
+    throw error;
   });
   try {
     await untilAppsServe(cluster);
