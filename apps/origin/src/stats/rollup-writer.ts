@@ -99,21 +99,25 @@ export class RollupWriter {
       const freshIds = inserted.map((r) => r.id);
       const rows = mergeRollups(freshIds.flatMap((id) => rowsById.get(id) ?? []));
       if (rows.length === 0) return freshIds;
+      // Every array travels as text[] and is converted in SQL: postgres.js serializes an array
+      // parameter by the element type the server infers, and got booleans (the string "true"
+      // became f) and Date arrays wrong here.
       // Rows of codes this shard does not hold (a scanner's 404s) are not stored: the join
       // keeps the table's size bounded by real links, not by what clients type.
       await tx`
         insert into click_rollups
           (code, hour, outcome, country, referrer_host, device, bot, count)
-        select r.code, r.hour, r.outcome, r.country, r.referrer_host, r.device, r.bot, r.count
+        select r.code, to_timestamp(r.hour::bigint), r.outcome, r.country, r.referrer_host,
+               r.device, r.bot::boolean, r.count::bigint
         from unnest(
           ${rows.map((r) => r.code)}::text[],
-          ${rows.map((r) => new Date(r.hour * 1000).toISOString())}::timestamptz[],
+          ${rows.map((r) => String(r.hour))}::text[],
           ${rows.map((r) => r.outcome)}::text[],
           ${rows.map((r) => r.country ?? "")}::text[],
           ${rows.map((r) => r.referrerHost ?? "")}::text[],
           ${rows.map((r) => r.device)}::text[],
-          ${rows.map((r) => String(r.bot))}::boolean[],
-          ${rows.map((r) => String(r.count))}::bigint[]
+          ${rows.map((r) => String(r.bot))}::text[],
+          ${rows.map((r) => String(r.count))}::text[]
         ) as r(code, hour, outcome, country, referrer_host, device, bot, count)
         where exists (select 1 from links l where l.code = r.code)
         on conflict (code, hour, outcome, country, referrer_host, device, bot)
