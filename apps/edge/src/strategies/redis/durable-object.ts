@@ -1,8 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { type EdgeBindings, edgeConfig } from "../../env.ts";
-import { RedisConnection } from "./connection.ts";
-import { parseRedisUrl, type RedisAddress, ryowKey } from "./resp.ts";
-import { isFreshReply, RedisTimeoutError, withTimeout } from "./strategy.ts";
+import { openClient, type RedisClient } from "./client.ts";
+import { isFreshReply, RedisTimeoutError, ryowKey, withTimeout } from "./strategy.ts";
 
 /**
  * A Durable Object that holds ONE Redis connection and serves every redirect's `GET ryow:<code>`
@@ -10,8 +9,8 @@ import { isFreshReply, RedisTimeoutError, withTimeout } from "./strategy.ts";
  * keep a connection between redirects; an object can (its I/O belongs to the object), which
  * saves a TCP handshake per redirect: the fastest client measured here (DESIGN.md).
  *
- * Failure policy: a connection that errors, or whose oldest command stalls for STALL_MS, is
- * dropped with every command on it (their redirects read a replica), and for RETRY_AFTER_MS
+ * Failure policy: a connection that errors, or a command that stalls for STALL_MS, drops the
+ * client with every command on it (their redirects read a replica), and for RETRY_AFTER_MS
  * lookups fail at once instead of reconnecting for every redirect to a dead Redis.
  *
  * Deployment note: one object name (`OBJECT_NAME`) means one connection for the whole Worker.
@@ -23,40 +22,49 @@ const STALL_MS = 1_000;
 const RETRY_AFTER_MS = 1_000;
 
 export class RyowRedis extends DurableObject<EdgeBindings> {
-  private connection: RedisConnection | null = null;
-  private address: RedisAddress | null = null;
+  private client: Promise<RedisClient> | null = null;
   private retryAt = 0;
 
   /** True when `ryow:<code>` exists. Rejects when Redis cannot be asked right now. */
   async isFresh(code: string): Promise<boolean> {
-    const connection = this.currentConnection();
+    const client = this.currentClient();
     try {
       return isFreshReply(
-        await withTimeout(() => connection.command(["GET", ryowKey(code)]), STALL_MS),
+        await withTimeout(async () => (await client).get(ryowKey(code)), STALL_MS),
       );
     } catch (error) {
-      if (error instanceof RedisTimeoutError) {
-        connection.close(new Error(`redis stalled for ${STALL_MS} ms`));
-      }
-      if (connection.broken && this.connection === connection) {
-        this.connection = null;
-        this.retryAt = Date.now() + RETRY_AFTER_MS;
-      }
+      // An error reply leaves the connection usable; a stall or a dead socket does not.
+      const ready = await client.then(
+        (c) => c.isReady,
+        () => false,
+      );
+      if (error instanceof RedisTimeoutError || !ready) this.drop(client);
       throw error;
     }
   }
 
-  private currentConnection(): RedisConnection {
-    if (this.connection && !this.connection.broken) return this.connection;
+  private currentClient(): Promise<RedisClient> {
+    if (this.client) return this.client;
     if (Date.now() < this.retryAt) {
       throw new Error("redis was unreachable moments ago; not retrying yet");
     }
-    if (!this.address) {
-      const url = edgeConfig(this.env).redisUrl;
-      if (!url) throw new Error("REDIS_URL is not set");
-      this.address = parseRedisUrl(url);
-    }
-    this.connection = RedisConnection.open(this.address);
-    return this.connection;
+    const url = edgeConfig(this.env).redisUrl;
+    if (!url) throw new Error("REDIS_URL is not set");
+    const opening: Promise<RedisClient> = openClient(url, {
+      connectTimeoutMs: STALL_MS,
+      onError: () => this.drop(opening),
+    });
+    this.client = opening;
+    return opening;
+  }
+
+  private drop(client: Promise<RedisClient>): void {
+    if (this.client !== client) return;
+    this.client = null;
+    this.retryAt = Date.now() + RETRY_AFTER_MS;
+    client.then(
+      (c) => c.destroy(),
+      () => {},
+    );
   }
 }

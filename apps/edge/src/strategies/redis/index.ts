@@ -1,8 +1,8 @@
 import { type EdgeBindings, type EdgeConfig, EdgeConfigError } from "../../env.ts";
 import type { RyowStrategy } from "../strategy.ts";
+import { perRequestLookup } from "./client.ts";
 import { OBJECT_NAME } from "./durable-object.ts";
-import { parseRedisUrl } from "./resp.ts";
-import { type FreshnessLookup, perRequestLookup, redisStrategy } from "./strategy.ts";
+import { type FreshnessLookup, redisStrategy } from "./strategy.ts";
 
 /**
  * Builds the `redis` RyowStrategy from the configuration (`createEdgeApp({ strategies: { redis } })`
@@ -16,15 +16,10 @@ export function createRedisStrategy(
 ): RyowStrategy {
   if (!config.redisUrl)
     throw new EdgeConfigError("STRATEGY includes redis but REDIS_URL is not set");
-  let address: ReturnType<typeof parseRedisUrl>;
-  try {
-    address = parseRedisUrl(config.redisUrl);
-  } catch (error) {
-    throw new EdgeConfigError(error instanceof Error ? error.message : String(error));
-  }
+  if (!URL.canParse(config.redisUrl)) throw new EdgeConfigError("REDIS_URL is not a URL");
   let lookup: FreshnessLookup;
   if (config.redisClient === "socket") {
-    lookup = perRequestLookup(address);
+    lookup = perRequestLookup(config.redisUrl, config.redisTimeoutMs);
   } else {
     const namespace = bindings.RYOW_REDIS;
     if (!namespace) {

@@ -1,6 +1,4 @@
 import type { RyowStrategy } from "../strategy.ts";
-import { RedisConnection } from "./connection.ts";
-import { type RedisAddress, RespError, type RespValue, ryowKey } from "./resp.ts";
 
 /**
  * The `redis` strategy (kept to measure it against `cookie`): the origin sets `ryow:<code>` for
@@ -85,30 +83,19 @@ export function withTimeout<T>(task: (signal: AbortSignal) => Promise<T>, ms: nu
   });
 }
 
-/** What a `GET ryow:<code>` reply means: any value is a hit, nil a miss, anything else a failure. */
-export function isFreshReply(reply: RespValue): boolean {
-  if (reply instanceof RespError) throw new Error(`redis: ${reply.message}`);
-  if (reply === null) return false;
-  if (typeof reply === "string") return true;
-  throw new Error(`redis: unexpected reply to GET: ${JSON.stringify(reply)}`);
+/** The key the origin sets after a create or edit, and the edge reads on every redirect. */
+export function ryowKey(code: string): string {
+  return `ryow:${code}`;
 }
 
 /**
- * One connection per redirect: workerd forbids sharing a socket across requests, so this is the
- * simplest correct client. Costs a TCP handshake per redirect on top of the GET.
+ * What a `GET ryow:<code>` reply means: any value is a hit, nil a miss, anything else a failure
+ * (node-redis throws error replies itself).
  */
-export function perRequestLookup(address: RedisAddress): FreshnessLookup {
-  return async (code, signal) => {
-    const connection = RedisConnection.open(address);
-    const abort = () => connection.close(new RedisTimeoutError("lookup abandoned"));
-    signal.addEventListener("abort", abort, { once: true });
-    try {
-      return isFreshReply(await connection.command(["GET", ryowKey(code)]));
-    } finally {
-      signal.removeEventListener("abort", abort);
-      connection.close();
-    }
-  };
+export function isFreshReply(reply: unknown): boolean {
+  if (reply === null) return false;
+  if (typeof reply === "string") return true;
+  throw new Error(`redis: unexpected reply to GET: ${JSON.stringify(reply)}`);
 }
 
 function describe(error: unknown): string {
