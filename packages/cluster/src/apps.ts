@@ -5,9 +5,8 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Layout, NodeLayout, ServiceLayout } from "./layout.ts";
-import { waitForHttp } from "./poll.ts";
 import { PG_DATABASE, PG_USER } from "./postgres/sql.ts";
-import { type Daemon, spawnDaemon } from "./processes.ts";
+import { type Daemon, spawnDaemon, waitForHttp } from "./processes.ts";
 
 export type AppKind = "gateway" | "origin" | "edge";
 

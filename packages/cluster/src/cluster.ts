@@ -128,7 +128,7 @@ export async function up(options: UpOptions = {}): Promise<Cluster> {
       phase(`gateways of ${shard}`);
     });
     await settleAll([etcdTask, redisTask, ...shardTasks]);
-    await cluster.writeTopology();
+    await cluster.shards.writeTopology();
     const originDaemon = layout.apps.origin ? cluster.spawnService("origin") : null;
     await settleAll([
       originDaemon && layout.apps.origin
@@ -298,11 +298,6 @@ export class Cluster implements ShardHost {
     redis.process = daemon.ref;
     await this.save();
     await waitForRedis(redis, daemon);
-  }
-
-  /** Writes the whole topology of a fresh cluster (see the shard manager). */
-  async writeTopology(): Promise<void> {
-    await this.shards.writeTopology();
   }
 
   // ---- inspection ---------------------------------------------------------------------------

@@ -7,8 +7,14 @@ import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { Etcd3 } from "etcd3";
 import type { Layout } from "./layout.ts";
-import { poll, waitForHttp } from "./poll.ts";
-import { type Daemon, type ProcessRef, spawnDaemon, stopProcess } from "./processes.ts";
+import { poll } from "./poll.ts";
+import {
+  type Daemon,
+  type ProcessRef,
+  spawnDaemon,
+  stopProcess,
+  waitForHttp,
+} from "./processes.ts";
 
 export function etcdArgs(options: {
   dataDir: string;

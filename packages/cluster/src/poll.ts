@@ -3,7 +3,6 @@
  * deadline passes, failing with what was awaited (and why, when a check can tell).
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { isAlive, type ProcessRef, tail } from "./processes.ts";
 
 /** Thrown inside a `poll` check to stop polling at once with `cause`. */
 export class AbortPoll extends Error {
@@ -47,38 +46,6 @@ export function waitUntil(done: () => boolean, timeoutMs: number): Promise<boole
     () => true,
     () => false,
   );
-}
-
-/**
- * Waits until `url` answers 200, failing early with the log tail when the daemon exits.
- */
-export async function waitForHttp(
-  url: string,
-  daemon: { exitCode: () => number | string | null; logFile: string; ref: ProcessRef },
-  options: { timeoutMs: number; what: string },
-): Promise<void> {
-  await poll(
-    async () => {
-      if (daemon.exitCode() !== null || !isAlive(daemon.ref)) {
-        throw new AbortPoll(
-          new Error(
-            `${options.what} exited early (${daemon.exitCode() ?? "gone"}); last lines of ${daemon.logFile}:\n${await tail(daemon.logFile)}`,
-          ),
-        );
-      }
-      const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-      await response.arrayBuffer();
-      return response.status === 200 ? true : undefined;
-    },
-    { timeoutMs: options.timeoutMs, intervalMs: 100, what: `${options.what} at ${url}` },
-  ).catch(async (error: unknown) => {
-    if (error instanceof Error && error.message.startsWith("timed out")) {
-      throw new Error(
-        `${error.message}; last lines of ${daemon.logFile}:\n${await tail(daemon.logFile)}`,
-      );
-    }
-    throw error;
-  });
 }
 
 /** Awaits every task; throws the first failure only once all have settled (nothing left running). */

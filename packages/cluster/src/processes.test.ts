@@ -3,9 +3,17 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { poll, waitForHttp } from "./poll.ts";
+import { poll } from "./poll.ts";
 import { checkPortFree } from "./ports.ts";
-import { isAlive, killTree, processRef, spawnDaemon, stopProcess, tail } from "./processes.ts";
+import {
+  isAlive,
+  killTree,
+  processRef,
+  spawnDaemon,
+  stopProcess,
+  tail,
+  waitForHttp,
+} from "./processes.ts";
 
 let dir: string;
 

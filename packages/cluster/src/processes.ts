@@ -5,7 +5,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, openSync, readdirSync, readFileSync } from "node:fs";
 import { open } from "node:fs/promises";
-import { setTimeout as sleep } from "node:timers/promises";
+import { AbortPoll, poll, waitUntil } from "./poll.ts";
 
 /**
  * A PID plus the process's start time (clock ticks since boot, from /proc/<pid>/stat). The start
@@ -100,12 +100,6 @@ export function signalGroup(pgid: number, sig: NodeJS.Signals): void {
   if (pgid > 1 && pgid !== procStat(process.pid)?.pgrp) signal(-pgid, sig);
 }
 
-/** Is anything left of this process (the process itself, or its group when it leads one)? */
-export function anythingLeft(ref: ProcessRef): boolean {
-  if (isAlive(ref)) return true;
-  return ref.group && groupMembers(ref.pid).length > 0;
-}
-
 /**
  * Stops a process: SIGTERM, then SIGKILL after `graceMs`, then waits until it is gone. With
  * `group`, the whole process group is signalled (tsx children, workerd under miniflare, PostgreSQL
@@ -128,23 +122,9 @@ export async function stopProcess(
   };
   const gone = () => !isAlive(ref) && (!useGroup || groupMembers(ref.pid).length === 0);
   send(options.signal ?? "SIGTERM");
-  const graceDeadline = Date.now() + (options.graceMs ?? 5_000);
-  while (Date.now() < graceDeadline) {
-    if (gone()) return;
-    await sleep(50);
-  }
+  if (await waitUntil(gone, options.graceMs ?? 5_000)) return;
   send("SIGKILL");
-  const killDeadline = Date.now() + 5_000;
-  while (Date.now() < killDeadline) {
-    if (gone()) return;
-    await sleep(50);
-  }
-  throw new Error(`process ${ref.pid} survived SIGKILL`);
-}
-
-/** SIGKILL a process (its whole group when it leads one) and wait until nothing of it is left. */
-export async function killHard(ref: ProcessRef): Promise<void> {
-  await stopProcess(ref, { signal: "SIGKILL", graceMs: 5_000 });
+  if (!(await waitUntil(gone, 5_000))) throw new Error(`process ${ref.pid} survived SIGKILL`);
 }
 
 /**
@@ -178,10 +158,8 @@ export async function killTree(ref: ProcessRef): Promise<void> {
     signalProcess(child, "SIGKILL");
     all.push(child);
   }
-  const deadline = Date.now() + 5_000;
-  while (all.some(isAlive)) {
-    if (Date.now() > deadline) throw new Error(`process ${ref.pid} survived SIGKILL`);
-    await sleep(20);
+  if (!(await waitUntil(() => !all.some(isAlive), 5_000))) {
+    throw new Error(`process ${ref.pid} survived SIGKILL`);
   }
 }
 
@@ -314,4 +292,44 @@ export function run(
       }
     });
   });
+}
+
+/**
+ * Polls `ready` until it is true; fails at once when the daemon exits, and at the deadline, with
+ * the last lines of its log either way.
+ */
+export async function waitForDaemon(
+  daemon: Pick<Daemon, "exitCode" | "logFile" | "ref">,
+  ready: () => Promise<boolean>,
+  options: { timeoutMs: number; what: string },
+): Promise<void> {
+  try {
+    await poll(
+      async () => {
+        if (daemon.exitCode() !== null || !isAlive(daemon.ref)) {
+          const why = new Error(`${options.what} exited early (${daemon.exitCode() ?? "gone"})`);
+          throw new AbortPoll(why);
+        }
+        return (await ready()) ? true : undefined;
+      },
+      { timeoutMs: options.timeoutMs, what: options.what },
+    );
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new Error(`${message}; last lines of ${daemon.logFile}:\n${await tail(daemon.logFile)}`);
+  }
+}
+
+/** Waits until `url` answers 200 (see waitForDaemon). */
+export function waitForHttp(
+  url: string,
+  daemon: Pick<Daemon, "exitCode" | "logFile" | "ref">,
+  options: { timeoutMs: number; what: string },
+): Promise<void> {
+  const ready = async () => {
+    const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+    await response.arrayBuffer();
+    return response.status === 200;
+  };
+  return waitForDaemon(daemon, ready, options);
 }

@@ -3,8 +3,7 @@
  */
 import { connect } from "node:net";
 import type { ServiceLayout } from "./layout.ts";
-import { AbortPoll, poll } from "./poll.ts";
-import { type Daemon, isAlive, spawnDaemon, tail } from "./processes.ts";
+import { type Daemon, spawnDaemon, waitForDaemon } from "./processes.ts";
 
 export function spawnRedis(binary: string, service: ServiceLayout, dir: string): Daemon {
   return spawnDaemon({
@@ -43,17 +42,8 @@ function ping(port: number): Promise<boolean> {
 }
 
 export async function waitForRedis(service: ServiceLayout, daemon: Daemon): Promise<void> {
-  await poll(
-    async () => {
-      if (daemon.exitCode() !== null || !isAlive(daemon.ref)) {
-        throw new AbortPoll(
-          new Error(
-            `redis-server exited early; last lines of its log:\n${await tail(service.log)}`,
-          ),
-        );
-      }
-      return (await ping(service.port)) ? true : undefined;
-    },
-    { timeoutMs: 10_000, what: `redis-server on port ${service.port}` },
-  );
+  await waitForDaemon(daemon, () => ping(service.port), {
+    timeoutMs: 10_000,
+    what: `redis-server on port ${service.port}`,
+  });
 }

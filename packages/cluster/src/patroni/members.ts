@@ -6,40 +6,10 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { waitUntil } from "../poll.ts";
 import { postgresOwner, postmasterOf } from "../postgres/process.ts";
-import {
-  isAlive,
-  killTree,
-  type ProcessId,
-  signalGroup,
-  signalProcess,
-  spawnDaemon,
-  tail,
-} from "../processes.ts";
-import type { PatroniNodeSpec, PatroniTimings } from "./config.ts";
+import { isAlive, killTree, signalGroup, signalProcess, spawnDaemon, tail } from "../processes.ts";
+import { type PatroniMember, type PatroniShard, PatroniShardSchema } from "./schema.ts";
 
-export interface PatroniMember extends PatroniNodeSpec {
-  apiUrl: string;
-  memberDir: string;
-  dataDir: string;
-  configFile: string;
-  logFile: string;
-  /** The Patroni process (it leads its own process group); null when not running. */
-  patroni: ProcessId | null;
-}
-
-export interface PatroniShard {
-  scope: string;
-  namespace: string;
-  etcdUrls: string[];
-  stateDir: string;
-  pgBinDir: string;
-  patroniBin: string;
-  timings: PatroniTimings;
-  synchronousMode: boolean;
-  database: string;
-  user: string;
-  members: PatroniMember[];
-}
+export type { PatroniMember, PatroniShard } from "./schema.ts";
 
 export const PATRONI_STATE_FILE = "patroni-shard.json";
 
@@ -49,7 +19,8 @@ export async function saveShard(shard: PatroniShard): Promise<void> {
 
 /** The shard recorded in `stateDir` by `startPatroniShard`, for CLI verbs run in a new process. */
 export async function loadPatroniShard(stateDir: string): Promise<PatroniShard> {
-  return JSON.parse(await readFile(join(stateDir, PATRONI_STATE_FILE), "utf8")) as PatroniShard;
+  const json: unknown = JSON.parse(await readFile(join(stateDir, PATRONI_STATE_FILE), "utf8"));
+  return PatroniShardSchema.parse(json);
 }
 
 export function memberOf(shard: PatroniShard, name: string): PatroniMember {

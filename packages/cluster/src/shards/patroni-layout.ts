@@ -4,45 +4,10 @@
  * module's `PatroniShard` handle, so a CLI verb in another process can act on it.
  */
 import { z } from "zod";
+import { PatroniShardSchema, TimingsSchema } from "../patroni/schema.ts";
 
 export const HA_MODES = ["manual", "patroni"] as const;
 export type HaMode = (typeof HA_MODES)[number];
-
-const PatroniProcessSchema = z.object({ pid: z.number().int(), startTicks: z.string().nullable() });
-
-const TimingsSchema = z.object({
-  ttl: z.number(),
-  loopWait: z.number(),
-  retryTimeout: z.number(),
-});
-
-const PatroniMemberSchema = z.object({
-  name: z.string(),
-  pgPort: z.number().int(),
-  restApiPort: z.number().int(),
-  gatewayUrl: z.string(),
-  apiUrl: z.string(),
-  memberDir: z.string(),
-  dataDir: z.string(),
-  configFile: z.string(),
-  logFile: z.string(),
-  /** The Patroni process (it leads its own process group; it runs the member's PostgreSQL). */
-  patroni: PatroniProcessSchema.nullable(),
-});
-
-export const PatroniShardSchema = z.object({
-  scope: z.string(),
-  namespace: z.string(),
-  etcdUrls: z.array(z.string()),
-  stateDir: z.string(),
-  pgBinDir: z.string(),
-  patroniBin: z.string(),
-  timings: TimingsSchema,
-  synchronousMode: z.boolean(),
-  database: z.string(),
-  user: z.string(),
-  members: z.array(PatroniMemberSchema),
-});
 
 export const PatroniLayoutSchema = z.object({
   /** Patroni's etcd namespace: `<etcdPrefix>patroni/`; scope `<shard id>` under it. */

@@ -1,0 +1,43 @@
+/**
+ * A Patroni scope as we record it (plain JSON: its state file and layout.json), so a CLI verb in
+ * another process can act on its members. No imports but zod: layout.json's schema uses it.
+ */
+import { z } from "zod";
+
+export const PatroniMemberSchema = z.object({
+  name: z.string(),
+  pgPort: z.number().int(),
+  restApiPort: z.number().int(),
+  gatewayUrl: z.string(),
+  apiUrl: z.string(),
+  memberDir: z.string(),
+  dataDir: z.string(),
+  configFile: z.string(),
+  logFile: z.string(),
+  /** The Patroni process (it leads its own process group; it runs the member's PostgreSQL). */
+  patroni: z.object({ pid: z.number().int(), startTicks: z.string().nullable() }).nullable(),
+});
+
+export const TimingsSchema = z.object({
+  ttl: z.number(),
+  loopWait: z.number(),
+  retryTimeout: z.number(),
+});
+
+/** A scope and its members: saved as its state file and in layout.json, read by CLI verbs. */
+export const PatroniShardSchema = z.object({
+  scope: z.string(),
+  namespace: z.string(),
+  etcdUrls: z.array(z.string()),
+  stateDir: z.string(),
+  pgBinDir: z.string(),
+  patroniBin: z.string(),
+  timings: TimingsSchema,
+  synchronousMode: z.boolean(),
+  database: z.string(),
+  user: z.string(),
+  members: z.array(PatroniMemberSchema),
+});
+
+export type PatroniMember = z.infer<typeof PatroniMemberSchema>;
+export type PatroniShard = z.infer<typeof PatroniShardSchema>;
