@@ -33,6 +33,7 @@ describe("the app around its routes", () => {
       find: (at, code) => memory.find(at, code),
       update: (at, code, changes) => memory.update(at, code, changes),
       softDelete: (at, code) => memory.softDelete(at, code),
+      replication: (at, lsn) => memory.replication(at, lsn),
     };
     const { app, errors } = setup({ store });
     const res = await create(app, { url: "https://example.com/" });

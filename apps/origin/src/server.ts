@@ -92,6 +92,8 @@ export async function startOrigin(
     connectTimeoutMs: env.PG_CONNECT_TIMEOUT_MS,
     durability: env.DURABILITY,
     remoteApplyTimeoutMs: env.REMOTE_APPLY_TIMEOUT_MS,
+    // Only the position strategy reads positions: the others do not pay the query per write.
+    positions: env.STRATEGY.includes("position"),
     logError: log,
   });
   state.onChange((next, previous) => {
@@ -182,6 +184,8 @@ export async function startOrigin(
       publicBaseUrl: env.PUBLIC_BASE_URL,
       ryowWindow: env.RYOW_WINDOW_SECONDS,
       ryowSecret: env.RYOW_SECRET,
+      ryowPreviousSecret: env.RYOW_PREVIOUS_SECRET,
+      positionTtlSeconds: env.RYOW_POSITION_TTL_SECONDS,
       adminKey: env.ADMIN_KEY,
     },
     tracker,

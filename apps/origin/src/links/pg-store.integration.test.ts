@@ -62,6 +62,7 @@ beforeAll(async () => {
     connectTimeoutMs: 1_000,
     durability: "async",
     remoteApplyTimeoutMs: 3_000,
+    positions: false,
     logError: () => {},
   });
 });

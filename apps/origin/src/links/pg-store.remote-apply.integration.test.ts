@@ -56,6 +56,7 @@ beforeAll(async () => {
     poolMax: 4,
     connectTimeoutMs: 1_000,
     durability: "remote_apply",
+    positions: false,
     remoteApplyTimeoutMs: TIMEOUT_MS,
     logError: () => {},
   });

@@ -1,19 +1,23 @@
-import type { TopologyNode } from "@firstclick/core";
+import type { Position, TopologyNode } from "@firstclick/core";
 import { type LinkRow, links, reconnectBackoff } from "@firstclick/db";
 import { and, eq, isNull, sql } from "drizzle-orm";
 import type { PgUpdateSetSource } from "drizzle-orm/pg-core";
 import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import postgres, { type Sql } from "postgres";
+import { connectionGone, describe, isUnavailable } from "./pg-errors.ts";
 import {
   type LinkChanges,
   type LinkStore,
   type NewLink,
   type RedirectStatus,
+  type ReplicationStatus,
   ReplicationTimeoutError,
   type ShardPrimary,
   ShardUnavailableError,
   type StoredLink,
+  type WrittenLink,
 } from "./store.ts";
+import { replicationStatus, writePosition } from "./wal-position.ts";
 
 /**
  * The LinkStore over PostgreSQL: drizzle over postgres.js, one pool per shard primary, opened on
@@ -45,6 +49,8 @@ export interface PgLinkStoreOptions {
   connectTimeoutMs: number;
   durability: "async" | "remote_apply";
   remoteApplyTimeoutMs: number;
+  /** Learn each write's WAL position (strategy `position`); costs a query per write. */
+  positions: boolean;
   logError?: (message: string) => void;
 }
 
@@ -52,56 +58,6 @@ interface Pool {
   key: string;
   sql: Sql;
   db: PostgresJsDatabase;
-}
-
-// SQLSTATE classes that mean "this node cannot take the write now", not "the request is wrong":
-// 08 connection, 53 resources, 57 operator intervention (shutdown, cancel, cannot connect now),
-// 58 system error, 25006 read-only transaction (the node is no longer a primary), 40 rollback.
-const UNAVAILABLE_SQLSTATE = /^(08|53|57|58|40)|^25006$/;
-
-function sqlState(error: unknown): string | null {
-  for (let e: unknown = error, depth = 0; e && depth < 5; depth++) {
-    if (e instanceof postgres.PostgresError) return e.code;
-    e = e instanceof Error ? e.cause : undefined;
-  }
-  return null;
-}
-
-/**
- * The connection itself is lost: postgres.js's own connection errors (CONNECTION_CLOSED, …),
- * socket errors (ECONNRESET, EPIPE), or the server's connection-class and shutdown SQLSTATEs.
- */
-function connectionGone(error: unknown): boolean {
-  const state = sqlState(error);
-  if (state !== null) return state.startsWith("08") || state.startsWith("57P");
-  for (let e: unknown = error, depth = 0; e && depth < 5; depth++) {
-    const code = e instanceof Error && "code" in e ? e.code : undefined;
-    if (typeof code === "string" && /^(CONNECTION_|CONNECT_TIMEOUT$|E[A-Z]+$)/.test(code)) {
-      return true;
-    }
-    e = e instanceof Error ? e.cause : undefined;
-  }
-  return false;
-}
-
-function isUnavailable(error: unknown): boolean {
-  const state = sqlState(error);
-  // Anything that is not a server-side SQL error is the connection failing (refused, reset,
-  // timed out, closed, wrong session type).
-  return state === null || UNAVAILABLE_SQLSTATE.test(state);
-}
-
-/**
- * The root cause only: drizzle's wrapper message repeats the query with its parameters (targets,
- * token hashes), which do not belong in logs.
- */
-function describe(error: unknown): string {
-  let e: unknown = error;
-  for (let depth = 0; depth < 5 && e instanceof Error && e.cause !== undefined; depth++)
-    e = e.cause;
-  const state = sqlState(error);
-  const message = e instanceof Error ? e.message : String(e);
-  return state ? `${message} (SQLSTATE ${state})` : message;
 }
 
 function toRedirectStatus(n: number): RedirectStatus {
@@ -224,17 +180,23 @@ export class PgLinkStore implements LinkStore {
   }
 
   /**
-   * One write statement with the configured durability; returns its result and whether a
-   * replica confirmed it in time (always true for async, where the statement is its own
-   * transaction).
+   * One write statement with the configured durability; returns its result, whether a replica
+   * confirmed it in time (always true for async, where the statement is its own transaction),
+   * and, with `positions`, the WAL position read on the same connection after the COMMIT: the
+   * same server that committed it, even if the pool reconnects elsewhere after a failover.
    */
   async #write<T>(
+    at: ShardPrimary,
     pool: Pool,
     fn: (db: PostgresJsDatabase) => Promise<T>,
-  ): Promise<{ value: T; confirmed: boolean }> {
-    if (this.#o.durability === "async") return { value: await fn(pool.db), confirmed: true };
-    // remote_apply: a reserved connection, so that the COMMIT is a query of ours we can cancel.
-    // (statement_timeout does not interrupt the synchronous-replication wait inside COMMIT.)
+  ): Promise<{ value: T; confirmed: boolean; position: Position | null }> {
+    const async = this.#o.durability === "async";
+    if (async && !this.#o.positions) {
+      return { value: await fn(pool.db), confirmed: true, position: null };
+    }
+    // A reserved connection: for remote_apply the COMMIT is a query of ours we can cancel
+    // (statement_timeout does not interrupt the synchronous-replication wait inside COMMIT);
+    // for the position, the query after the write runs where the write committed.
     const conn = await pool.sql.reserve();
     let cancelled = false;
     // postgres.js 3.4.9: a query sent on a reserved connection whose socket has closed throws a
@@ -247,32 +209,38 @@ export class PgLinkStore implements LinkStore {
       if (connectionGone(error)) gone = true;
       throw error;
     };
+    // drizzle reads the client's `options` (to install its type parsers), which a reserved
+    // postgres.js connection lacks; they are the pool's own, already set up by pool.db.
+    const db = drizzle(Object.assign(conn, { options: pool.sql.options }));
     try {
-      await conn`begin`.catch(noteGone);
-      await conn`select set_config('synchronous_commit', 'remote_apply', true)`.catch(noteGone);
       let value: T;
-      try {
-        // drizzle reads the client's `options` (to install its type parsers), which a reserved
-        // postgres.js connection lacks; they are the pool's own, already set up by pool.db.
-        value = await fn(drizzle(Object.assign(conn, { options: pool.sql.options }))).catch(
-          noteGone,
-        );
-      } catch (error) {
-        if (!gone) await conn`rollback`.catch(() => {});
-        throw error;
+      if (async) {
+        value = await fn(db).catch(noteGone);
+      } else {
+        await conn`begin`.catch(noteGone);
+        await conn`select set_config('synchronous_commit', 'remote_apply', true)`.catch(noteGone);
+        try {
+          value = await fn(db).catch(noteGone);
+        } catch (error) {
+          if (!gone) await conn`rollback`.catch(() => {});
+          throw error;
+        }
+        const commit = conn`commit`;
+        const timer = setTimeout(() => {
+          cancelled = true;
+          // PostgreSQL stops waiting for the standby, warns, and COMMIT completes locally.
+          commit.cancel();
+        }, this.#o.remoteApplyTimeoutMs);
+        try {
+          await commit.catch(noteGone);
+        } finally {
+          clearTimeout(timer);
+        }
       }
-      const commit = conn`commit`;
-      const timer = setTimeout(() => {
-        cancelled = true;
-        // PostgreSQL stops waiting for the standby, warns, and COMMIT completes locally.
-        commit.cancel();
-      }, this.#o.remoteApplyTimeoutMs);
-      try {
-        await commit.catch(noteGone);
-      } finally {
-        clearTimeout(timer);
-      }
-      return { value, confirmed: !cancelled };
+      const position =
+        this.#o.positions && !cancelled ? await this.#positionAfterCommit(at, conn) : null;
+      if (position === "gone") gone = true;
+      return { value, confirmed: !cancelled, position: position === "gone" ? null : position };
     } finally {
       if (cancelled && !gone) {
         // A cancel request that raced a commit finishing on its own could still arrive and hit
@@ -283,9 +251,26 @@ export class PgLinkStore implements LinkStore {
     }
   }
 
-  async create(at: ShardPrimary, link: NewLink): Promise<StoredLink | "conflict"> {
+  /**
+   * The write is committed by now: failing to learn its position must not fail it (the client
+   * would retry a create that exists). Logged; the answer then carries no position.
+   */
+  async #positionAfterCommit(at: ShardPrimary, conn: Sql): Promise<Position | null | "gone"> {
+    try {
+      return await writePosition(conn, at.shard);
+    } catch (error) {
+      this.#logError(`position of a write on ${at.node.id} not known: ${describe(error)}`);
+      return connectionGone(error) ? "gone" : null;
+    }
+  }
+
+  async create(at: ShardPrimary, link: NewLink): Promise<WrittenLink | "conflict"> {
     return this.#run(at, `create ${link.code}`, async (pool) => {
-      const { value: rows, confirmed } = await this.#write(pool, (db) =>
+      const {
+        value: rows,
+        confirmed,
+        position,
+      } = await this.#write(at, pool, (db) =>
         db
           .insert(links)
           .values({
@@ -301,7 +286,7 @@ export class PgLinkStore implements LinkStore {
       const row = rows[0];
       if (!row) return "conflict";
       if (!confirmed) await this.#compensate(at, pool, row);
-      return toStored(row);
+      return { ...toStored(row), position };
     });
   }
 
@@ -346,9 +331,13 @@ export class PgLinkStore implements LinkStore {
     code: string,
     what: string,
     set: PgUpdateSetSource<typeof links>,
-  ): Promise<StoredLink | null> {
+  ): Promise<WrittenLink | null> {
     return this.#run(at, `${what} ${code}`, async (pool) => {
-      const { value: rows, confirmed } = await this.#write(pool, (db) =>
+      const {
+        value: rows,
+        confirmed,
+        position,
+      } = await this.#write(at, pool, (db) =>
         db
           .update(links)
           .set({ ...set, updatedAt: sql`now()` })
@@ -364,11 +353,11 @@ export class PgLinkStore implements LinkStore {
           `${what} ${code}: no replica applied it within ${this.#o.remoteApplyTimeoutMs} ms (kept on the primary)`,
         );
       }
-      return toStored(row);
+      return { ...toStored(row), position };
     });
   }
 
-  update(at: ShardPrimary, code: string, changes: LinkChanges): Promise<StoredLink | null> {
+  update(at: ShardPrimary, code: string, changes: LinkChanges): Promise<WrittenLink | null> {
     const set: PgUpdateSetSource<typeof links> = {};
     if (changes.url !== undefined) set.target = changes.url;
     if (changes.redirectStatus !== undefined) set.redirectStatus = changes.redirectStatus;
@@ -376,7 +365,11 @@ export class PgLinkStore implements LinkStore {
     return this.#change(at, code, "update", set);
   }
 
-  softDelete(at: ShardPrimary, code: string): Promise<StoredLink | null> {
+  softDelete(at: ShardPrimary, code: string): Promise<WrittenLink | null> {
     return this.#change(at, code, "delete", { deletedAt: sql`now()` });
+  }
+
+  replication(at: ShardPrimary, lsn: string | null): Promise<ReplicationStatus> {
+    return this.#run(at, "replication status", (pool) => replicationStatus(pool.sql, lsn));
   }
 }

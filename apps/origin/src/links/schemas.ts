@@ -1,4 +1,10 @@
-import { MAX_TARGET_LENGTH, REDIRECT_STATUSES } from "@firstclick/core";
+import {
+  MAX_POSITION_TOKEN_LENGTH,
+  MAX_TARGET_LENGTH,
+  POSITION_COOKIE,
+  POSITION_HEADER,
+  REDIRECT_STATUSES,
+} from "@firstclick/core";
 import { z } from "@hono/zod-openapi";
 
 /**
@@ -101,12 +107,40 @@ export const LinkSchema = z
   })
   .openapi("Link");
 
+const POSITION_TOKEN_DOC = `The position token (strategy \`position\`): for each shard this client wrote to, the highest WAL position it wrote (\`<shard>:<timeline>/<lsn>@<unix seconds>\`, \`|\`-separated), signed with HMAC-SHA256 when RYOW_SECRET is set; at most ${MAX_POSITION_TOKEN_LENGTH} characters. The same value is set as the \`${POSITION_COOKIE}\` cookie (HttpOnly, SameSite=Lax, Path=/, Max-Age = RYOW_POSITION_TTL_SECONDS, Secure on https). Send it back in the \`${POSITION_HEADER}\` request header, on redirects and on the next write, to read your own writes from any device or process. Absent when the origin does not run strategy position, or could not learn the write's position (the write itself succeeded).`;
+
+const PositionFieldSchema = z
+  .string()
+  .optional()
+  .openapi({ example: "s0:1/3000060@1800000000.Zm9v…", description: POSITION_TOKEN_DOC });
+
+/** The response header the writes answer with (OpenAPI `headers` of their success answers). */
+export const PositionHeaderDoc = z.object({
+  [POSITION_HEADER]: z.string().optional().openapi({ description: POSITION_TOKEN_DOC }),
+});
+
 export const CreatedLinkSchema = LinkSchema.extend({
   editToken: z.string().openapi({
     description:
       "Shown once: send it as `Authorization: Bearer <editToken>` to edit or delete the link. Only its hash is stored; it cannot be recovered.",
   }),
+  position: PositionFieldSchema,
 }).openapi("CreatedLink");
+
+export const EditedLinkSchema = LinkSchema.extend({ position: PositionFieldSchema }).openapi(
+  "EditedLink",
+);
+
+export const LinkStatusSchema = LinkSchema.extend({
+  replicas: z.int().min(0).openapi({
+    description:
+      "How many replicas the shard's primary streams to right now (its pg_stat_replication).",
+  }),
+  caughtUp: z.int().min(0).openapi({
+    description:
+      "How many of them have replayed the link's last write: your own write's position when the request carries your position token, otherwise the primary's current WAL position (an upper bound, so this errs low and converges). `caughtUp == replicas` is the moment a stranger's click is sure to work. Replicas report their replay every few seconds at most (wal_receiver_status_interval), so this can trail the real replay by that much.",
+  }),
+}).openapi("LinkStatus");
 
 export const ProblemSchema = z
   .object({
@@ -127,3 +161,4 @@ export const problemDoc = (description: string) => ({
 export type CreateLinkBody = z.output<typeof CreateLinkBodySchema>;
 export type UpdateLinkBody = z.output<typeof UpdateLinkBodySchema>;
 export type LinkView = z.output<typeof LinkSchema>;
+export type LinkStatus = z.output<typeof LinkStatusSchema>;

@@ -1,4 +1,4 @@
-import type { TopologyNode } from "@firstclick/core";
+import type { Position, TopologyNode } from "@firstclick/core";
 
 /**
  * Where links are written: the primary of the shard that owns the code. The app decides the
@@ -38,14 +38,34 @@ export interface LinkChanges {
   expiresAt?: Date | null;
 }
 
+/**
+ * A committed write: the row as written, and the shard primary's WAL position at or after its
+ * commit record (strategy `position`). `position` is null when the store does not learn
+ * positions, or when asking for it failed after the COMMIT: the write stands either way.
+ */
+export interface WrittenLink extends StoredLink {
+  position: Position | null;
+}
+
+/** "Live everywhere": how many replicas the primary streams to, and how many replayed a position. */
+export interface ReplicationStatus {
+  replicas: number;
+  caughtUp: number;
+}
+
 export interface LinkStore {
   /** Inserts the link; `"conflict"` when the code already exists on that shard (deleted or not). */
-  create(at: ShardPrimary, link: NewLink): Promise<StoredLink | "conflict">;
+  create(at: ShardPrimary, link: NewLink): Promise<WrittenLink | "conflict">;
   find(at: ShardPrimary, code: string): Promise<StoredLink | null>;
   /** Changes a link that is not deleted; null when there is no such link (or it is deleted). */
-  update(at: ShardPrimary, code: string, changes: LinkChanges): Promise<StoredLink | null>;
+  update(at: ShardPrimary, code: string, changes: LinkChanges): Promise<WrittenLink | null>;
   /** Marks a link deleted (soft delete); null when there is no such link or it already is. */
-  softDelete(at: ShardPrimary, code: string): Promise<StoredLink | null>;
+  softDelete(at: ShardPrimary, code: string): Promise<WrittenLink | null>;
+  /**
+   * The primary's replicas, and how many have replayed `lsn` (the primary's current WAL
+   * position when null): one look at `pg_stat_replication`.
+   */
+  replication(at: ShardPrimary, lsn: string | null): Promise<ReplicationStatus>;
 }
 
 /** The shard's primary did not answer (down, unreachable, no longer a primary). → 503 */

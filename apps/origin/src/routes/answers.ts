@@ -53,6 +53,16 @@ export function linkGone(link: StoredLink): ProblemError {
   });
 }
 
+/** The client's position token says a failover lost its write, and the link is missing. */
+export function linkLost(code: string): ProblemError {
+  return new ProblemError({
+    type: PROBLEM.linkLost,
+    title: "Link lost in a failover",
+    status: 410,
+    detail: `The link "${code}" was created, then lost when its database failed over before a replica had it. Create it again.`,
+  });
+}
+
 export function unauthorized(presented: boolean): ProblemError {
   return new ProblemError(
     {

@@ -1,5 +1,7 @@
 import {
+  DEFAULT_POSITION_TTL_SECONDS,
   isShortCode,
+  type Position,
   PROBLEM,
   type RyowWindow,
   serializeRyowCookie,
@@ -18,8 +20,9 @@ import {
 import { hashEditToken, matchesHash } from "../links/token.ts";
 import type { RateLimiter } from "../rate-limit.ts";
 import type { TopologyView } from "../topology/state.ts";
-import { linkNotFound, unauthorized, unavailable } from "./answers.ts";
+import { linkNotFound, type ProblemError, unauthorized, unavailable } from "./answers.ts";
 import { bearerToken } from "./credentials.ts";
+import { type PositionTokens, positionTokens } from "./positions.ts";
 
 /** Something that remembers recent writes for the edge's Redis strategy (`SET ryow:<code>`). */
 export interface WriteTracker {
@@ -31,6 +34,10 @@ export interface OriginAppConfig {
   publicBaseUrl: string;
   ryowWindow: RyowWindow;
   ryowSecret?: string | undefined;
+  /** Still accepted when reading a position token (key rotation). */
+  ryowPreviousSecret?: string | undefined;
+  /** RYOW_POSITION_TTL_SECONDS: the `ryow_pos` cookie's Max-Age and each entry's lifetime. */
+  positionTtlSeconds?: number | undefined;
   adminKey?: string | undefined;
 }
 
@@ -54,6 +61,7 @@ export interface RouteContext {
   readonly config: OriginAppConfig;
   readonly now: () => Date;
   readonly logError: (message: string) => void;
+  readonly positions: PositionTokens;
   view(link: StoredLink): LinkView;
   isExpired(link: StoredLink): boolean;
   /** The current topology; without one, a 503. */
@@ -62,12 +70,25 @@ export interface RouteContext {
   primaryFor(topology: Topology, code: string): ShardPrimary;
   /** Runs a store call; the store's failures become 503s with Retry-After, never 500s. */
   guarded<T>(what: string, fn: () => Promise<T>): Promise<T>;
-  /** The link and its primary, for the routes with a `:code`; 404 when there is none. */
-  locate(code: string): Promise<{ at: ShardPrimary; link: StoredLink }>;
+  /**
+   * The link and its primary, for the routes with a `:code`; 404 when there is none, or what
+   * `missing` says (GET: 410 when the client's position says a failover lost it).
+   */
+  locate(
+    code: string,
+    missing?: (at: ShardPrimary, topology: Topology) => Promise<ProblemError>,
+  ): Promise<{ at: ShardPrimary; link: StoredLink; topology: Topology }>;
   /** Checks the bearer credential against the link's token hash or the admin key (401). */
   authorize(c: Context, link: StoredLink): void;
-  /** After a write: the Redis strategy's key, then the RYOW cookie on the answer. */
-  confirmWrite(c: Context, code: string): Promise<void>;
+  /**
+   * After a write: the Redis strategy's key, the RYOW cookie, and, when the store learned the
+   * write's position, the merged position token (header and cookie), returned for the body.
+   */
+  confirmWrite(
+    c: Context,
+    code: string,
+    written: { topology: Topology; position: Position | null },
+  ): Promise<string | undefined>;
 }
 
 /** A route module: `app.openapi(route, handler)` with what it needs from `ctx`. */
@@ -83,6 +104,13 @@ export function createRouteContext(deps: OriginDeps): RouteContext {
   const logError = deps.logError ?? console.error;
   const adminKeyHash = config.adminKey ? hashEditToken(config.adminKey) : null;
   const secureCookie = config.publicBaseUrl.startsWith("https:");
+  const positions = positionTokens({
+    secret: config.ryowSecret,
+    previousSecret: config.ryowPreviousSecret,
+    ttlSeconds: config.positionTtlSeconds ?? DEFAULT_POSITION_TTL_SECONDS,
+    secureCookie,
+    now,
+  });
 
   const topology = (): Topology => {
     const current = deps.topology.current();
@@ -132,6 +160,7 @@ export function createRouteContext(deps: OriginDeps): RouteContext {
     config,
     now,
     logError,
+    positions,
     view: (link) => ({
       code: link.code,
       shortUrl: `${config.publicBaseUrl}/${link.code}`,
@@ -145,13 +174,14 @@ export function createRouteContext(deps: OriginDeps): RouteContext {
     topology,
     primaryFor,
     guarded,
-    locate: async (code) => {
+    locate: async (code, missing) => {
       // Anything that cannot be a code is not looked up anywhere.
       if (!isShortCode(code)) throw linkNotFound(code.slice(0, 80));
-      const at = primaryFor(topology(), code);
+      const current = topology();
+      const at = primaryFor(current, code);
       const link = await guarded(`find ${code}`, () => store.find(at, code));
-      if (!link) throw linkNotFound(code);
-      return { at, link };
+      if (!link) throw missing ? await missing(at, current) : linkNotFound(code);
+      return { at, link, topology: current };
     },
     authorize: (c, link) => {
       const header = c.req.header("authorization");
@@ -162,7 +192,7 @@ export function createRouteContext(deps: OriginDeps): RouteContext {
       const byAdmin = adminKeyHash !== null && matchesHash(token, adminKeyHash);
       if (!byToken && !byAdmin) throw unauthorized(true);
     },
-    confirmWrite: async (c, code) => {
+    confirmWrite: async (c, code, written) => {
       if (deps.tracker) {
         // Awaited before answering, so the creator's first click cannot overtake the key (the
         // redis strategy's only promise); the tracker bounds it with a short timeout. Best
@@ -180,7 +210,10 @@ export function createRouteContext(deps: OriginDeps): RouteContext {
         secure: secureCookie,
         ...(config.ryowSecret ? { secret: config.ryowSecret } : {}),
       });
-      c.header("set-cookie", cookie);
+      c.header("set-cookie", cookie, { append: true });
+      return written.position
+        ? await positions.answer(c, written.topology, written.position)
+        : undefined;
     },
   };
 }

@@ -7,7 +7,17 @@ import {
   ReplicationTimeoutError,
   type ShardPrimary,
 } from "../links/store.ts";
-import { aliasOn, BASE, type Created, create, created, node, setup, snapshot } from "./test-app.ts";
+import {
+  aliasOn,
+  BASE,
+  type Created,
+  create,
+  created,
+  node,
+  setCookie,
+  setup,
+  snapshot,
+} from "./test-app.ts";
 
 describe("POST /api/links", () => {
   it("creates a link on the primary of the shard that owns its code", async () => {
@@ -42,7 +52,7 @@ describe("POST /api/links", () => {
   it("sets the RYOW cookie for the window, HttpOnly, SameSite=Lax, not Secure on http", async () => {
     const { app, nowMs } = setup();
     const res = await create(app, { url: "https://example.com/" });
-    const cookie = res.headers.get("set-cookie") ?? "";
+    const cookie = setCookie(res, "ryow_until");
     const until = Math.floor(nowMs() / 1000) + 30;
     expect(cookie).toBe(`ryow_until=${until}; Max-Age=30; Path=/; HttpOnly; SameSite=Lax`);
     // The edge, reading it back, routes this client to the primary inside the window only.
@@ -56,7 +66,7 @@ describe("POST /api/links", () => {
       config: { publicBaseUrl: "https://fc.example", ryowSecret: "s3cret", ryowWindow: 10 },
     });
     const res = await create(app, { url: "https://example.com/" });
-    const cookie = res.headers.get("set-cookie") ?? "";
+    const cookie = setCookie(res, "ryow_until");
     expect(cookie).toMatch(/; Secure$/);
     expect(cookie).toContain("Max-Age=10");
     const header = cookie.split(";")[0] ?? "";
@@ -108,6 +118,7 @@ describe("POST /api/links", () => {
       find: (at, code) => memory.find(at, code),
       update: (at, code, changes) => memory.update(at, code, changes),
       softDelete: (at, code) => memory.softDelete(at, code),
+      replication: (at, lsn) => memory.replication(at, lsn),
     };
     const { app } = setup({ store });
     await created(app, { url: "https://example.com/" });
@@ -215,6 +226,7 @@ describe("POST /api/links: topology and shard availability", () => {
       find: async () => null,
       update: async () => null,
       softDelete: async () => null,
+      replication: async () => ({ replicas: 0, caughtUp: 0 }),
     };
     const { app } = setup({ store });
     const res = await create(app, { url: "https://example.com/" });

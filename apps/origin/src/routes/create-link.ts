@@ -1,6 +1,11 @@
 import { CODE_LENGTH, checkAlias, checkTarget, generateCode, PROBLEM } from "@firstclick/core";
 import { createRoute } from "@hono/zod-openapi";
-import { CreatedLinkSchema, CreateLinkBodySchema, problemDoc } from "../links/schemas.ts";
+import {
+  CreatedLinkSchema,
+  CreateLinkBodySchema,
+  PositionHeaderDoc,
+  problemDoc,
+} from "../links/schemas.ts";
 import { hashEditToken, newEditToken } from "../links/token.ts";
 import { ProblemError, unavailable } from "./answers.ts";
 import type { MountRoute } from "./context.ts";
@@ -14,14 +19,16 @@ const route = createRoute({
   path: "/api/links",
   summary: "Shorten a URL",
   description:
-    "Creates a link on the primary of the shard that owns its code, and sets the read-your-own-writes cookie `ryow_until` so the creator's first click is served by that primary. Other clients may see a new link only after replication (usually well under a second). Rate limited per client IP, per origin instance.",
+    "Creates a link on the primary of the shard that owns its code, and sets the read-your-own-writes cookie `ryow_until` so the creator's first click is served by that primary. Under STRATEGY `position` it also answers with the position token (`x-firstclick-position` header, `position` field, `ryow_pos` cookie): the write's place in the shard's WAL merged with the token the request carried. Other clients may see a new link only after replication (usually well under a second; `GET /api/links/{code}` says when every replica has it). Rate limited per client IP, per origin instance.",
   middleware: [jsonBodyLimit] as const,
   request: {
     body: { required: true, content: { "application/json": { schema: CreateLinkBodySchema } } },
   },
   responses: {
     201: {
-      description: "Created. `Set-Cookie: ryow_until=…`; `Location` is the link's API URL.",
+      description:
+        "Created. `Set-Cookie: ryow_until=…` (and `ryow_pos=…` under STRATEGY position); `Location` is the link's API URL.",
+      headers: PositionHeaderDoc,
       content: { "application/json": { schema: CreatedLinkSchema } },
     },
     400: problemDoc("Malformed JSON, unknown fields, wrong types or invalid values."),
@@ -89,9 +96,12 @@ export const createLink: MountRoute = (app, ctx) => {
           detail: `The alias "${code}" is already in use. Choose another one, or leave alias out for a generated ${CODE_LENGTH}-character code.`,
         });
       }
-      await ctx.confirmWrite(c, code);
+      const position = await ctx.confirmWrite(c, code, {
+        topology,
+        position: created.position,
+      });
       c.header("location", `/api/links/${code}`);
-      return c.json({ ...ctx.view(created), editToken }, 201);
+      return c.json({ ...ctx.view(created), editToken, ...(position ? { position } : {}) }, 201);
     }
     ctx.logError(`create: ${MAX_CODE_ATTEMPTS} generated codes in a row were taken`);
     throw unavailable("Could not allocate a free code. Retry in a moment.");

@@ -1,5 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
-import { CodeParamSchema, problemDoc } from "../links/schemas.ts";
+import { CodeParamSchema, PositionHeaderDoc, problemDoc } from "../links/schemas.ts";
 import { linkGone } from "./answers.ts";
 import type { MountRoute } from "./context.ts";
 import { requireBearer } from "./credentials.ts";
@@ -12,7 +12,11 @@ const route = createRoute({
   middleware: [requireBearer] as const,
   request: { params: CodeParamSchema },
   responses: {
-    204: { description: "Deleted. Sets `ryow_until`." },
+    204: {
+      description:
+        "Deleted. Sets `ryow_until`; under STRATEGY position also `ryow_pos` and the `x-firstclick-position` header (no body).",
+      headers: PositionHeaderDoc,
+    },
     401: problemDoc("Missing or wrong credentials."),
     404: problemDoc("No such link."),
     410: problemDoc("Already deleted."),
@@ -23,13 +27,15 @@ const route = createRoute({
 export const deleteLink: MountRoute = (app, ctx) => {
   app.openapi(route, async (c) => {
     const { code } = c.req.valid("param");
-    const { at, link } = await ctx.locate(code);
+    const { at, link, topology } = await ctx.locate(code);
     ctx.authorize(c, link);
     if (link.deletedAt) throw linkGone(link);
     const deleted = await ctx.guarded(`delete ${code}`, () => ctx.deps.store.softDelete(at, code));
     // Deleted by someone else between the lookup and this delete.
     if (!deleted) throw linkGone({ ...link, deletedAt: ctx.now() });
-    await ctx.confirmWrite(c, code);
+    // Still 204: the token travels in the header (and cookie) only, so clients that expect no
+    // body keep working.
+    await ctx.confirmWrite(c, code, { topology, position: deleted.position });
     return c.body(null, 204);
   });
 };

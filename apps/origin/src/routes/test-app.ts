@@ -92,6 +92,8 @@ export interface Created {
   createdAt: string;
   updatedAt: string;
   editToken: string;
+  /** The position token (the memory store always knows a write's position). */
+  position?: string;
 }
 
 export async function created(app: App, body: unknown): Promise<Created> {
@@ -121,6 +123,11 @@ export const del = (app: App, code: string, auth?: string) =>
     method: "DELETE",
     headers: auth ? { authorization: auth } : {},
   });
+
+/** The `Set-Cookie` value for cookie `name`, or "" (an answer may set several cookies). */
+export function setCookie(res: Response, name: string): string {
+  return res.headers.getSetCookie().find((c) => c.startsWith(`${name}=`)) ?? "";
+}
 
 /** The stored row of `code`, on whichever node holds it. */
 export function rowOf(memory: MemoryLinkStore, code: string): StoredLink | undefined {

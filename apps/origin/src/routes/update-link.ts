@@ -1,6 +1,12 @@
 import { checkTarget } from "@firstclick/core";
 import { createRoute } from "@hono/zod-openapi";
-import { CodeParamSchema, LinkSchema, problemDoc, UpdateLinkBodySchema } from "../links/schemas.ts";
+import {
+  CodeParamSchema,
+  EditedLinkSchema,
+  PositionHeaderDoc,
+  problemDoc,
+  UpdateLinkBodySchema,
+} from "../links/schemas.ts";
 import type { LinkChanges } from "../links/store.ts";
 import { linkGone } from "./answers.ts";
 import type { MountRoute } from "./context.ts";
@@ -12,7 +18,7 @@ const route = createRoute({
   path: "/api/links/{code}",
   summary: "Edit a link (target, expiry, redirect status)",
   description:
-    "Needs `Authorization: Bearer <editToken>` (from the create answer) or the admin key. Sets `ryow_until`, so the editor's next click sees the edit at once.",
+    "Needs `Authorization: Bearer <editToken>` (from the create answer) or the admin key. Sets `ryow_until`, so the editor's next click sees the edit at once; under STRATEGY `position` also answers with the merged position token (header, `position` field, `ryow_pos` cookie).",
   security: [{ bearer: [] }],
   middleware: [requireBearer, jsonBodyLimit] as const,
   request: {
@@ -22,7 +28,8 @@ const route = createRoute({
   responses: {
     200: {
       description: "The edited link.",
-      content: { "application/json": { schema: LinkSchema } },
+      headers: PositionHeaderDoc,
+      content: { "application/json": { schema: EditedLinkSchema } },
     },
     400: problemDoc("Invalid body."),
     401: problemDoc("Missing or wrong credentials."),
@@ -56,7 +63,7 @@ export const updateLink: MountRoute = (app, ctx) => {
     if (input.redirectStatus !== undefined) changes.redirectStatus = input.redirectStatus;
     if (errors.length > 0) throw invalid(errors);
 
-    const { at, link } = await ctx.locate(code);
+    const { at, link, topology } = await ctx.locate(code);
     ctx.authorize(c, link);
     // An expired link can be edited (e.g. given a new expiry); a deleted one cannot.
     if (link.deletedAt) throw linkGone(link);
@@ -65,7 +72,7 @@ export const updateLink: MountRoute = (app, ctx) => {
     );
     // Deleted between the lookup and the update.
     if (!updated) throw linkGone({ ...link, deletedAt: ctx.now() });
-    await ctx.confirmWrite(c, code);
-    return c.json(ctx.view(updated), 200);
+    const position = await ctx.confirmWrite(c, code, { topology, position: updated.position });
+    return c.json({ ...ctx.view(updated), ...(position ? { position } : {}) }, 200);
   });
 };
