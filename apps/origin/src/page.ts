@@ -81,12 +81,36 @@ function showLink(link) {
   row.append(a, button, status);
   box.append(row);
   box.append(el("p", { class: "hint" }, "It points to " + link.url + ". It works right away for you; other people may need a few seconds."));
+  const live = el("p", { class: "hint", id: "live", role: "status" }, "Reaching every replica…");
+  box.append(live);
   const more = el("details");
   more.append(el("summary", {}, "Edit token (shown once)"));
   more.append(el("p", {}, "Keep it to edit or delete this link: "), el("code", {}, link.editToken));
   box.append(more);
   result.append(box);
   a.focus();
+  watchLive(link.code, live);
+}
+
+// "Live for everyone": GET /api/links/:code reports how many replicas have replayed this
+// browser's write (its ryow_pos cookie goes along); bounded, about LIVE_POLLS seconds.
+const LIVE_POLLS = 20;
+async function watchLive(code, status) {
+  for (let i = 0; i < LIVE_POLLS; i++) {
+    try {
+      const res = await fetch("/api/links/" + encodeURIComponent(code), {
+        headers: { accept: "application/json" }, credentials: "same-origin",
+      });
+      const data = res.ok ? await res.json() : null;
+      if (data && typeof data.replicas === "number" && data.caughtUp >= data.replicas) {
+        status.textContent = "Live for everyone: anyone's first click works now.";
+        status.setAttribute("data-live", "true");
+        return;
+      }
+    } catch {}
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  status.textContent = "Some replicas are still catching up: other people may need a few more seconds.";
 }
 
 form.addEventListener("submit", async (event) => {

@@ -16,4 +16,13 @@ describe("GET /", () => {
     expect(html).toContain("navigator.clipboard.writeText");
     expect(html.length).toBeLessThan(16_000);
   });
+
+  it("after a create, polls the link's replication status a bounded number of times", async () => {
+    const { app } = setup();
+    const html = await (await app.request("/")).text();
+    expect(html).toContain('fetch("/api/links/" + encodeURIComponent(code)');
+    expect(html).toContain("data.caughtUp >= data.replicas");
+    expect(html).toContain("Live for everyone");
+    expect(html).toMatch(/const LIVE_POLLS = \d+;/);
+  });
 });
