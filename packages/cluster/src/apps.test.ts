@@ -7,10 +7,11 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appPresent } from "./apps.ts";
-import { type Cluster, repoRoot, up } from "./cluster.ts";
+import { type Cluster, repoRoot } from "./cluster.ts";
 import { poll } from "./poll.ts";
 import { checkPortFree } from "./ports.ts";
 import { isAlive, type ProcessRef } from "./processes.ts";
+import { up } from "./up.ts";
 
 const BASE_PORT = 21400;
 let cluster: Cluster;

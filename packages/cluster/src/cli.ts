@@ -5,10 +5,11 @@
  * `<state-dir>/layout.json`.
  */
 import { parseArgs } from "node:util";
-import { attach, type Cluster, type ClusterStatus, type UpOptions, up } from "./cluster.ts";
+import { attach, type Cluster, type ClusterStatus } from "./cluster.ts";
 import { isAlive, type ProcessRef } from "./processes.ts";
 import { formatPatroniStatus, HA_ENV, type HaMode } from "./shards/patroni.ts";
 import { deleteTrash } from "./state-dir.ts";
+import { type UpOptions, up } from "./up.ts";
 
 const USAGE = `usage: npm run cluster -- <verb> [options]
 

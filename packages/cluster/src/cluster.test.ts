@@ -6,12 +6,13 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Cluster, repoRoot, up } from "./cluster.ts";
+import { type Cluster, repoRoot } from "./cluster.ts";
 import { readPrefix } from "./etcd.ts";
 import { poll } from "./poll.ts";
 import { checkPortFree } from "./ports.ts";
 import { withSql } from "./postgres/sql.ts";
 import { isAlive, type ProcessRef } from "./processes.ts";
+import { up } from "./up.ts";
 
 const BASE_PORT = 21100;
 let cluster: Cluster;

@@ -17,35 +17,25 @@ import {
   type NodeLayout,
   nodeOf,
   primaryOf,
-  processRefsIn,
   readLayout,
   replicasOf,
   writeLayout,
 } from "./layout.ts";
 import type { SwitchoverResult } from "./patroni/index.ts";
-import {
-  checkUpOptions,
-  layoutPorts,
-  planLayout,
-  service,
-  strategyNeedsRedis,
-  type UpOptions,
-} from "./plan.ts";
+import { layoutPorts, service, strategyNeedsRedis } from "./plan.ts";
 import { poll, settleAll } from "./poll.ts";
 import { checkPortFree, checkPortsFree } from "./ports.ts";
 import { isInRecovery } from "./postgres/health.ts";
-import { makePgDir } from "./postgres/process.ts";
 import { setReplayPaused } from "./postgres/replication.ts";
-import { type Daemon, isAlive, killTree, type ProcessRef, stopProcess } from "./processes.ts";
+import { type Daemon, isAlive, type ProcessRef, stopProcess } from "./processes.ts";
 import { spawnRedis, waitForRedis } from "./redis.ts";
 import type { ShardHost, ShardManager } from "./shards/manager.ts";
-import { ManualShards, stopLeftoverPostmasters } from "./shards/manual.ts";
-import { PatroniShards, type PatroniUpOptions, stopPatroniLeftovers } from "./shards/patroni.ts";
-import { defaultStateDir, emptyTrash, moveAside, OWNED_ENTRIES, repoRoot } from "./state-dir.ts";
+import { ManualShards } from "./shards/manual.ts";
+import { PatroniShards, type PatroniUpOptions } from "./shards/patroni.ts";
+import { defaultStateDir } from "./state-dir.ts";
 import { type ClusterStatus, clusterStatus } from "./status.ts";
-import { shardIds, type TopologySnapshot } from "./topology.ts";
+import type { TopologySnapshot } from "./topology.ts";
 
-export type { UpOptions } from "./plan.ts";
 export { defaultStateDir, deleteTrash, repoRoot } from "./state-dir.ts";
 export type { ClusterStatus, NodeStatus, ServiceStatus } from "./status.ts";
 
@@ -60,93 +50,6 @@ export interface ClusterUrls {
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-/** Stops whatever a previous run (crashed or not) left behind: by its layout's PIDs, never by name. */
-async function cleanupLeftovers(stateDir: string, log: (line: string) => void): Promise<void> {
-  let old: Layout | null = null;
-  try {
-    old = await readLayout(stateDir);
-  } catch (error) {
-    // Another version's layout: stop every PID it recorded, without the niceties.
-    log(`old layout not understood (${errorMessage(error)}); stopping the PIDs it names`);
-    await settleAll(
-      (await processRefsIn(stateDir)).map((ref) =>
-        ref.group ? stopProcess(ref, { graceMs: 3_000 }) : killTree(ref),
-      ),
-    );
-  }
-  if (old && !old.stoppedAt) {
-    log("stopping the previous run's processes (from its layout.json)");
-    await Cluster.fromLayout(old, log).down();
-  }
-  // Databases the old layout did not record (a crash between their start and the save).
-  await stopPatroniLeftovers(stateDir, log);
-  await stopLeftoverPostmasters(stateDir, log);
-}
-
-export async function up(options: UpOptions = {}): Promise<Cluster> {
-  const started = Date.now();
-  const log = options.log ?? (() => {});
-  const stateDir = resolve(options.stateDir ?? defaultStateDir());
-  checkUpOptions(options);
-
-  await mkdir(stateDir, { recursive: true });
-  await cleanupLeftovers(stateDir, log);
-  // Renamed aside now, deleted once the new cluster is up: a large delete right before the
-  // copies of the PostgreSQL template stalled them for seconds here (ext4 mounted with
-  // `discard`: file creation waits behind the deleted blocks' discards at journal commit).
-  await moveAside(stateDir, OWNED_ENTRIES);
-
-  const binaries = await findBinaries({
-    binDirs: options.binDirs,
-    redis: options.redis ?? strategyNeedsRedis(options),
-    install: options.install,
-    log,
-  });
-  const layout = planLayout(options, { stateDir, repoRoot: repoRoot(), binaries });
-  const cluster = Cluster.fromLayout(layout, log, options.patroni);
-  await checkPortsFree([...layoutPorts(layout), ...cluster.shards.extraPorts()]);
-  await cluster.shards.prepare({ install: options.install });
-  await makePgDir(join(stateDir, "logs"));
-  await makePgDir(join(stateDir, "pg"));
-  await cluster.save();
-
-  const phase = (name: string) =>
-    log(`${name} ready at ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  try {
-    const etcdTask = cluster.startEtcdProcess().then(() => phase("etcd"));
-    const redisTask = layout.redis ? cluster.startRedis() : null;
-    // The edge needs nothing else to start and is the slowest: start it first, wait for it last.
-    const edgeDaemon = layout.apps.edge ? cluster.spawnService("edge") : null;
-    const shardTasks = shardIds(layout).map(async (shard) => {
-      await cluster.shards.startShard(shard, etcdTask);
-      phase(`shard ${shard} (PostgreSQL)`);
-      const nodes = layout.nodes.filter((n) => n.shard === shard && n.gateway);
-      if (nodes.length === 0) return;
-      await settleAll(nodes.map((n) => cluster.startGateway(n)));
-      phase(`gateways of ${shard}`);
-    });
-    await settleAll([etcdTask, redisTask, ...shardTasks]);
-    await cluster.shards.writeTopology();
-    const originDaemon = layout.apps.origin ? cluster.spawnService("origin") : null;
-    await settleAll([
-      originDaemon && layout.apps.origin
-        ? waitForApp("origin", layout.apps.origin, originDaemon).then(() => phase("origin"))
-        : null,
-      edgeDaemon && layout.apps.edge
-        ? waitForApp("edge", layout.apps.edge, edgeDaemon).then(() => phase("edge"))
-        : null,
-    ]);
-  } catch (error) {
-    log(`up failed, stopping what was started: ${errorMessage(error)}`);
-    await cluster.down().catch((e: unknown) => log(`down after failure: ${errorMessage(e)}`));
-    emptyTrash(stateDir, log);
-    throw error;
-  }
-  log(`cluster ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  emptyTrash(stateDir, log);
-  return cluster;
 }
 
 /** The cluster described by `<stateDir>/layout.json` (default `<repo>/.firstclick`). */

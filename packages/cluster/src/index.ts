@@ -11,8 +11,6 @@ export {
   type NodeStatus,
   repoRoot,
   type ServiceStatus,
-  type UpOptions,
-  up,
 } from "./cluster.ts";
 export { type EtcdEntry, readPrefix } from "./etcd.ts";
 export type { AppEnv, Layout, NodeLayout, ServiceLayout } from "./layout.ts";
@@ -30,3 +28,4 @@ export {
   restApiPort,
 } from "./shards/patroni.ts";
 export type { TopologySnapshot } from "./topology.ts";
+export { type UpOptions, up } from "./up.ts";

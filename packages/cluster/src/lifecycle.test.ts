@@ -8,12 +8,13 @@ import { connect, createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { attach, type Cluster, repoRoot, up } from "./cluster.ts";
+import { attach, type Cluster, repoRoot } from "./cluster.ts";
 import { readLayout } from "./layout.ts";
 import { poll } from "./poll.ts";
 import { checkPortFree } from "./ports.ts";
 import { withSql } from "./postgres/sql.ts";
 import { isAlive, type ProcessRef } from "./processes.ts";
+import { up } from "./up.ts";
 
 const BASE_PORT = 21200;
 const stateDir = join(repoRoot(), ".firstclick", "cluster-test-lifecycle");
