@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { type Cluster, defaultStateDir, poll, up } from "@firstclick/cluster";
-import { parseLinkAnswer } from "@firstclick/core";
+import { PROBLEM, parseLinkAnswer } from "@firstclick/core";
 import postgres, { type Sql } from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createGatewayApp } from "./app.ts";
@@ -152,6 +152,20 @@ describe("bad input", () => {
     expect(await res.json()).toEqual({ error: "not_found" });
   });
 
+  it.each([
+    ["not an LSN", "nope"],
+    ["no slash", "3000060"],
+    ["SQL", "0/1'%20or%20true--"],
+    ["too many digits", "123456789/0"],
+    ["empty", ""],
+  ])("minLsn %s → 400 problem without a query", async (_name, minLsn) => {
+    const app = createGatewayApp({ db: pool(deadUrl, "dead"), nodeId: "dead", logError: silent });
+    const res = await app.request(`/links/abcdefg?minLsn=${minLsn}`);
+    expect(res.status).toBe(400);
+    expect(res.headers.get("content-type")).toBe("application/problem+json");
+    expect(await res.json()).toMatchObject({ type: PROBLEM.validation, status: 400 });
+  });
+
   it("a valid code against a database that does not answer → 503, and linkReads counts both", async () => {
     const app = createGatewayApp({ db: pool(deadUrl, "dead"), nodeId: "dead", logError: silent });
     expect((await app.request("/links/ab")).status).toBe(404);
@@ -233,6 +247,67 @@ describe("health and replicas", () => {
       expect((await replica.request(`/links/${later}`)).status).toBe(404);
     } finally {
       await cluster.resumeReplay("s0n1");
+    }
+  });
+});
+
+describe("minLsn (strategy position)", () => {
+  async function walPosition(): Promise<string> {
+    const [row] = await writer<{ lsn: string }[]>`select pg_current_wal_lsn()::text as lsn`;
+    if (!row) throw new Error("no WAL position");
+    return row.lsn;
+  }
+
+  it("a primary answers whatever minLsn asks: it has every write it acknowledged", async () => {
+    const app = createGatewayApp({ db: pool(cluster.databaseUrl("s0n0"), "s0n0"), nodeId: "s0n0" });
+    const c = code("pmin");
+    await insertLink({ code: c });
+    expect((await app.request(`/links/${c}?minLsn=FFFFFFFF/FFFFFFFF`)).status).toBe(200);
+  });
+
+  it("a replica that has not replayed minLsn answers 425 behind, then the link once it has", async () => {
+    const replica = createGatewayApp({
+      db: pool(cluster.databaseUrl("s0n1"), "s0n1"),
+      nodeId: "s0n1",
+    });
+    const before = code("rbef");
+    await insertLink({ code: before });
+    const beforeLsn = await walPosition();
+    await poll(
+      async () =>
+        (await replica.request(`/links/${before}?minLsn=${beforeLsn}`)).status === 200
+          ? true
+          : undefined,
+      { timeoutMs: 10_000, what: "the replica to replay the first insert" },
+    );
+    await cluster.pauseReplay("s0n1");
+    let resumed = false;
+    try {
+      const later = code("rbeh");
+      await insertLink({ code: later });
+      const laterLsn = await walPosition();
+      const res = await replica.request(`/links/${later}?minLsn=${laterLsn}`);
+      expect(res.status).toBe(425);
+      expect(res.headers.get("content-type")).toBe("application/problem+json");
+      const body = (await res.json()) as { replayLsn: string };
+      expect(body).toMatchObject({ type: PROBLEM.replicaBehind, status: 425 });
+      expect(parseLinkAnswer(425, body)).toEqual({ kind: "behind", replayLsn: body.replayLsn });
+      // Without minLsn the same replica gives its stale answer: that is what minLsn prevents.
+      expect((await replica.request(`/links/${later}`)).status).toBe(404);
+      // An older position it has replayed is answered as usual.
+      expect((await replica.request(`/links/${before}?minLsn=${beforeLsn}`)).status).toBe(200);
+
+      await cluster.resumeReplay("s0n1");
+      resumed = true;
+      await poll(
+        async () =>
+          (await replica.request(`/links/${later}?minLsn=${laterLsn}`)).status === 200
+            ? true
+            : undefined,
+        { timeoutMs: 10_000, what: "the replica to replay the insert after resume" },
+      );
+    } finally {
+      if (!resumed) await cluster.resumeReplay("s0n1");
     }
   });
 });

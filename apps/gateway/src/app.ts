@@ -1,4 +1,13 @@
-import { GATEWAY_STATUS, isShortCode, type LinkMissingSchema } from "@firstclick/core";
+import {
+  GATEWAY_STATUS,
+  isLsn,
+  isShortCode,
+  type LinkMissingSchema,
+  linkBehind,
+  MIN_LSN_PARAM,
+  PROBLEM,
+  problem,
+} from "@firstclick/core";
 import { Hono } from "hono";
 import type { Sql } from "postgres";
 import type { z } from "zod";
@@ -21,7 +30,8 @@ function describe(error: unknown): string {
 
 /**
  * The shard gateway: one per PostgreSQL node, reading only that node's database. The edge calls
- * `GET /links/:code`; operators and benchmarks call `GET /health`.
+ * `GET /links/:code[?minLsn=X/Y]` (425 "behind" while this node has not replayed minLsn);
+ * operators and benchmarks call `GET /health`.
  */
 export function createGatewayApp({ db, nodeId, logError = console.error }: GatewayAppOptions) {
   // Served `/links/*` requests, whatever their answer: the benchmarks read it from /health to
@@ -34,9 +44,18 @@ export function createGatewayApp({ db, nodeId, logError = console.error }: Gatew
     const code = c.req.param("code");
     // The same filter the edge applies: nothing that cannot be a code reaches the database.
     if (!isShortCode(code)) return c.json(NOT_FOUND, GATEWAY_STATUS.missing);
+    const minLsn = c.req.query(MIN_LSN_PARAM);
+    if (minLsn !== undefined && !isLsn(minLsn)) {
+      return problem({
+        type: PROBLEM.validation,
+        title: "Bad minLsn",
+        status: 400,
+        detail: `${MIN_LSN_PARAM} must be a WAL position in PostgreSQL's text form X/Y.`,
+      });
+    }
     let lookup: Awaited<ReturnType<typeof findLink>>;
     try {
-      lookup = await findLink(db, code);
+      lookup = await findLink(db, code, minLsn);
     } catch (error) {
       logError(`gateway ${nodeId}: link lookup failed: ${describe(error)}`);
       // 503 (not 500): the edge reads it as "this node cannot answer now" and tries another.
@@ -49,6 +68,8 @@ export function createGatewayApp({ db, nodeId, logError = console.error }: Gatew
         return c.json(lookup.link, GATEWAY_STATUS.gone);
       case "missing":
         return c.json(NOT_FOUND, GATEWAY_STATUS.missing);
+      case "behind":
+        return problem(linkBehind(lookup.replayLsn, minLsn ?? "0/0"));
     }
   });
 

@@ -39,34 +39,54 @@ export function connect(url: string, o: DatabaseOptions): Sql {
 export type LinkLookup =
   | { kind: "found"; link: LinkFound }
   | { kind: "gone"; link: LinkGone }
-  | { kind: "missing" };
+  | { kind: "missing" }
+  /** The node has not replayed `minLsn` yet: its answer could be stale (strategy `position`). */
+  | { kind: "behind"; replayLsn: string };
 
 function isRedirectStatus(status: number): status is RedirectStatus {
   return (REDIRECT_STATUSES as readonly number[]).includes(status);
 }
 
-interface LinkRow {
-  code: string;
-  target: string;
-  redirect_status: number;
+interface LookupRow {
+  /** Null on a primary (its WAL is the newest there is). */
+  replay_lsn: string | null;
+  reached: boolean;
+  code: string | null;
+  target: string | null;
+  redirect_status: number | null;
   expires_at: Date | null;
-  updated_at: Date;
-  deleted: boolean;
-  expired: boolean;
+  updated_at: Date | null;
+  deleted: boolean | null;
+  expired: boolean | null;
 }
 
 /**
  * One primary-key lookup, a named prepared statement (postgres.js prepares tagged templates).
  * Expiry is judged with the database's clock, the same clock that wrote `expires_at`.
+ *
+ * With `minLsn` (strategy `position`) the same statement also says whether this node has
+ * replayed that far: one comparison in the lookup's own query, no extra round trip. A primary
+ * has everything it acknowledged. Known limit: PostgreSQL takes the statement's snapshot before
+ * it evaluates pg_last_wal_replay_lsn(), so replay crossing minLsn in the microseconds between
+ * the two could pass a row read just before the write; reading the position in a statement of
+ * its own first would close that, at one more round trip per position read.
  */
-export async function findLink(sql: Sql, code: string): Promise<LinkLookup> {
-  const rows = await sql<LinkRow[]>`
-    select code, target, redirect_status, expires_at, updated_at,
-           deleted_at is not null as deleted,
-           coalesce(expires_at <= now(), false) as expired
-    from links where code = ${code}`;
+export async function findLink(sql: Sql, code: string, minLsn?: string): Promise<LinkLookup> {
+  const rows = await sql<LookupRow[]>`
+    with pos as (
+      select case when pg_is_in_recovery() then pg_last_wal_replay_lsn() end as replay_lsn
+    )
+    select pos.replay_lsn::text as replay_lsn,
+           coalesce(pos.replay_lsn >= ${minLsn ?? "0/0"}::pg_lsn, true) as reached,
+           l.code, l.target, l.redirect_status, l.expires_at, l.updated_at,
+           l.deleted_at is not null as deleted,
+           coalesce(l.expires_at <= now(), false) as expired
+    from pos left join links l on l.code = ${code}`;
   const row = rows[0];
-  if (!row) return { kind: "missing" };
+  if (row && !row.reached) return { kind: "behind", replayLsn: row.replay_lsn ?? "0/0" };
+  if (!row?.code || row.target === null || row.redirect_status === null || !row.updated_at) {
+    return { kind: "missing" };
+  }
   const updatedAt = row.updated_at.toISOString();
   // Deleted wins over expired: it is the more deliberate state.
   if (row.deleted || row.expired) {
