@@ -1,3 +1,4 @@
+import { handleClickQueue } from "./analytics/consumer.ts";
 import { createEdgeApp } from "./app.ts";
 import type { EdgeBindings } from "./env.ts";
 import { createRedisStrategy } from "./strategies/redis/index.ts";
@@ -12,4 +13,6 @@ const app = createEdgeApp({
 
 export default {
   fetch: (request, env, ctx) => app.fetch(request, env, ctx),
+  // The clicks Queue's consumer (wrangler.toml): rollups to the origin, exactly once per message.
+  queue: handleClickQueue,
 } satisfies ExportedHandler<EdgeBindings>;
