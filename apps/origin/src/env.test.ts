@@ -39,6 +39,11 @@ describe("loadEnv", () => {
     expect(env.ADMIN_KEY).toBeUndefined();
   });
 
+  it("the position token lives a day unless RYOW_POSITION_TTL_SECONDS says otherwise", () => {
+    expect(loadEnv({}).RYOW_POSITION_TTL_SECONDS).toBe(86_400);
+    expect(loadEnv({ RYOW_POSITION_TTL_SECONDS: "3600" }).RYOW_POSITION_TTL_SECONDS).toBe(3_600);
+  });
+
   it.each([
     [{ ORIGIN_PORT: "0" }, "ORIGIN_PORT"],
     [{ DURABILITY: "sync" }, "DURABILITY"],
@@ -50,6 +55,8 @@ describe("loadEnv", () => {
     [{ ADMIN_KEY: "long enough but has spaces" }, "ADMIN_KEY"],
     [{ PUBLIC_BASE_URL: "ftp://x" }, "PUBLIC_BASE_URL"],
     [{ RYOW_WINDOW_SECONDS: "-1" }, "RYOW_WINDOW_SECONDS"],
+    [{ RYOW_POSITION_TTL_SECONDS: "10" }, "RYOW_POSITION_TTL_SECONDS"],
+    [{ RYOW_POSITION_TTL_SECONDS: "a day" }, "RYOW_POSITION_TTL_SECONDS"],
   ])("rejects %o naming %s", (source, name) => {
     expect(() => loadEnv(source)).toThrow(new RegExp(`invalid origin environment: .*${name}`));
   });
