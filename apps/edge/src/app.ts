@@ -1,6 +1,7 @@
 import { isShortCode, PROBLEM } from "@firstclick/core";
 import { type Context, Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { clickAnalytics } from "./analytics/middleware.ts";
 import {
   type EdgeBindings,
   type EdgeConfig,
@@ -113,6 +114,8 @@ export function createEdgeApp(options: EdgeAppOptions = {}) {
   app.all("/api", toOrigin);
   app.all("/api/*", toOrigin);
 
+  // Click analytics: one event per answered redirect/404/410, sent after the response.
+  app.use("/:segment", clickAnalytics({ waitUntil: background }));
   app.all("/:segment", async (c) => {
     // hono answers HEAD with its GET route and drops the body itself.
     const method = c.req.method;
