@@ -9,6 +9,7 @@ import { health } from "./routes/health.ts";
 import { openapiDocument } from "./routes/openapi.ts";
 import { updateLink } from "./routes/update-link.ts";
 import { validationHook } from "./routes/validation.ts";
+import { registerDashboardAssets, registerStatsRoutes } from "./stats/index.ts";
 
 export type { OriginAppConfig, OriginDeps, WriteTracker } from "./routes/context.ts";
 
@@ -34,6 +35,9 @@ export function createOriginApp(deps: OriginDeps): OpenAPIHono {
   });
 
   for (const mount of ROUTES) mount(app, ctx);
+  // The creator page's dashboard needs its assets whether or not stats are wired.
+  registerDashboardAssets(app);
+  if (deps.stats) registerStatsRoutes(app, ctx, deps.stats);
 
   // A known path with a method it does not serve: 405 naming the ones it does.
   const allowed = new Map<string, string[]>();

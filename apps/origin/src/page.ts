@@ -1,3 +1,5 @@
+import { DASHBOARD_HTML } from "./stats/dashboard.ts";
+
 /**
  * The creator page at `GET /`: one self-contained HTML document (no framework, no external
  * assets, a few KB), served through the edge, so its `fetch("/api/links")` is same-origin and the
@@ -130,7 +132,12 @@ form.addEventListener("submit", async (event) => {
     });
     let data = null;
     try { data = await res.json(); } catch {}
-    if (res.ok && data) { showLink(data); return; }
+    if (res.ok && data) {
+      showLink(data);
+      // The dashboard below keeps the link (and its edit token) in this browser only.
+      if (window.firstclickDashboard) window.firstclickDashboard.remember(data);
+      return;
+    }
     const first = data && Array.isArray(data.errors) ? data.errors[0] : null;
     const message = (data && data.detail) || "The server answered " + res.status + ".";
     const field = first && (first.field === "url" || first.field === "alias") ? first.field : null;
@@ -172,6 +179,7 @@ export function creatorPage(): string {
   <button type="submit">Shorten</button>
 </form>
 <div id="result" aria-live="polite"></div>
+${DASHBOARD_HTML}
 </main>
 <script type="module">${SCRIPT}</script>
 </body>

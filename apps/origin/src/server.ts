@@ -8,6 +8,7 @@ import type { OriginEnv } from "./env.ts";
 import { PgLinkStore } from "./links/pg-store.ts";
 import { RedisWriteTracker } from "./links/redis-tracker.ts";
 import { TokenBucketLimiter } from "./rate-limit.ts";
+import { createStatsDeps } from "./stats/index.ts";
 import { EtcdTopologySource } from "./topology/etcd-source.ts";
 import { defaultPatroniNamespace, PatroniTopologySource } from "./topology/patroni-source.ts";
 import { EdgePublisher } from "./topology/publisher.ts";
@@ -175,6 +176,19 @@ export async function startOrigin(
         )
       : undefined;
 
+  // Click rollups (writes to shard primaries, reads from replicas): pools of their own, so a
+  // burst of stats reads never waits behind link writes.
+  const stats = createStatsDeps({
+    user: env.PG_USER,
+    password: env.PG_PASSWORD,
+    database: env.PG_DATABASE,
+    poolMax: env.PG_POOL_MAX,
+    connectTimeoutMs: env.PG_CONNECT_TIMEOUT_MS,
+    logError: log,
+    internalSecret: env.INTERNAL_SECRET ?? null,
+    topology: state,
+  });
+
   const app = createOriginApp({
     store,
     topology: state,
@@ -189,6 +203,7 @@ export async function startOrigin(
       adminKey: env.ADMIN_KEY,
     },
     tracker,
+    stats: stats.deps,
     logError: log,
   });
 
@@ -201,6 +216,7 @@ export async function startOrigin(
     await publisher?.close();
     await store.close();
     await tracker?.close();
+    await stats.close();
     throw error;
   }
   const url = `http://${env.ORIGIN_HOST}:${address.port}`;
@@ -217,6 +233,7 @@ export async function startOrigin(
       await snapshotFile?.flush();
       await store.close();
       await tracker?.close();
+      await stats.close();
     })();
     return closing;
   };

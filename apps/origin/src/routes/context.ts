@@ -19,6 +19,7 @@ import {
 } from "../links/store.ts";
 import { hashEditToken, matchesHash } from "../links/token.ts";
 import type { RateLimiter } from "../rate-limit.ts";
+import type { StatsDeps } from "../stats/routes.ts";
 import type { TopologyView } from "../topology/state.ts";
 import { linkNotFound, type ProblemError, unauthorized, unavailable } from "./answers.ts";
 import { bearerToken } from "./credentials.ts";
@@ -50,6 +51,8 @@ export interface OriginDeps {
   config: OriginAppConfig;
   now?: () => Date;
   tracker?: WriteTracker | undefined;
+  /** Click analytics (ingest, stats, QR); without it those routes are not mounted. */
+  stats?: StatsDeps | undefined;
   logError?: (message: string) => void;
 }
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { ASSET_PATHS } from "../stats/dashboard.ts";
 import { setup } from "./test-app.ts";
 
 describe("GET /", () => {
@@ -24,5 +25,20 @@ describe("GET /", () => {
     expect(html).toContain("data.caughtUp >= data.replicas");
     expect(html).toContain("Live for everyone");
     expect(html).toMatch(/const LIVE_POLLS = \d+;/);
+  });
+
+  it("includes the links dashboard, hands it each new link, and its CSP lets the assets load", async () => {
+    const { app } = setup();
+    const res = await app.request("/");
+    const html = await res.text();
+    for (const path of Object.values(ASSET_PATHS)) expect(html).toContain(path);
+    expect(html).toContain('<section id="dashboard"');
+    expect(html).toContain("window.firstclickDashboard.remember(data)");
+    const csp = res.headers.get("content-security-policy") ?? "";
+    expect(csp).toMatch(/script-src 'self'/);
+    expect(csp).toMatch(/style-src 'self'/);
+    expect(csp).toMatch(/img-src 'self'/);
+    const asset = await app.request(ASSET_PATHS.dashboardJs);
+    expect(asset.status).toBe(200);
   });
 });

@@ -1,4 +1,5 @@
 import { creatorPage as html } from "../page.ts";
+import { DASHBOARD_CSP } from "../stats/dashboard.ts";
 import type { MountRoute } from "./context.ts";
 
 /** `/`: the creator page. Not part of the API document. */
@@ -8,7 +9,8 @@ export const creatorPage: MountRoute = (app) => {
     c.html(page, 200, {
       "cache-control": "no-cache",
       "content-security-policy":
-        "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+        // The page's own script and style are inline; the dashboard's are assets ('self').
+        `default-src 'none'; script-src ${DASHBOARD_CSP["script-src"]} 'unsafe-inline'; style-src ${DASHBOARD_CSP["style-src"]} 'unsafe-inline'; img-src ${DASHBOARD_CSP["img-src"]}; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'`,
       "x-content-type-options": "nosniff",
       "referrer-policy": "no-referrer",
     }),
