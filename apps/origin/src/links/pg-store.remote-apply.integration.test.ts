@@ -56,7 +56,8 @@ beforeAll(async () => {
     poolMax: 4,
     connectTimeoutMs: 1_000,
     durability: "remote_apply",
-    positions: false,
+    // Every write here also reads its position after COMMIT (none after a cancelled wait).
+    positions: true,
     remoteApplyTimeoutMs: TIMEOUT_MS,
     logError: () => {},
   });
@@ -69,8 +70,12 @@ afterAll(async () => {
 
 describe("DURABILITY=remote_apply", () => {
   it("a create returns once the replica has applied it: readable there at once", async () => {
-    await store.create(primary(), newLink("raSync1"));
+    const created = await store.create(primary(), newLink("raSync1"));
     expect(await row("s0n1", "raSync1")).not.toBeNull();
+    expect(created === "conflict" ? null : created.position).toMatchObject({
+      shard: "s0",
+      timeline: 1,
+    });
   });
 
   it("with replay paused, a create fails after the timeout and leaves nothing behind", async () => {

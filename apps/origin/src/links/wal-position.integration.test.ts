@@ -117,6 +117,17 @@ describe("the WAL position of a write, on real PostgreSQL", () => {
     expect(logged).toEqual([]);
   });
 
+  it("shows on the primary as replayed by both replicas once they report it (quiet shard)", async () => {
+    const position = positionOf(await store.create(primary(), link("walPos4")));
+    const started = Date.now();
+    await until(
+      "both replicas reporting the create",
+      () => store.replication(primary(), position.lsn),
+      (s) => s.replicas === 2 && s.caughtUp === 2,
+    );
+    console.info(`live everywhere ${Date.now() - started} ms after the create (quiet shard)`);
+  });
+
   it("moves on with every edit and delete", async () => {
     const created = positionOf(await store.create(primary(), link("walPos2")));
     const edited = positionOf(
