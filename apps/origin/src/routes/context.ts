@@ -19,7 +19,7 @@ import {
 } from "../links/store.ts";
 import { hashEditToken, matchesHash } from "../links/token.ts";
 import type { RateLimiter } from "../rate-limit.ts";
-import type { StatsDeps } from "../stats/routes.ts";
+import type { StatsDeps } from "../stats/deps.ts";
 import type { TopologyView } from "../topology/state.ts";
 import { linkNotFound, type ProblemError, unauthorized, unavailable } from "./answers.ts";
 import { bearerToken } from "./credentials.ts";

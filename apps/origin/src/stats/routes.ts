@@ -8,8 +8,8 @@ import { linkNotFound, unauthorized } from "../routes/answers.ts";
 import type { OriginApp, RouteContext } from "../routes/context.ts";
 import { bearerToken, requireBearer } from "../routes/credentials.ts";
 import { invalid } from "../routes/validation.ts";
+import type { StatsDeps } from "./deps.ts";
 import { qrPng, qrSvg } from "./qr.ts";
-import type { RollupWriter } from "./rollup-writer.ts";
 import {
   DEFAULT_RANGE_MS,
   MAX_RANGE_MS,
@@ -17,7 +17,9 @@ import {
   StatsQuerySchema,
   StatsSchema,
 } from "./schemas.ts";
-import type { StatsRange, StatsReader } from "./stats-reader.ts";
+import type { StatsRange } from "./stats-reader.ts";
+
+export type { ClickSink, StatsDeps, StatsSource } from "./deps.ts";
 
 /** Where the edge's Queue consumer posts (apps/edge/src/analytics/consumer.ts). */
 export const INGEST_PATH = "/api/_internal/clicks";
@@ -26,18 +28,6 @@ export const INGEST_PATH = "/api/_internal/clicks";
  * The click routes: the Queue consumer's internal ingest, a link's statistics (edit token or
  * admin key, read from a replica) and its QR code (public: the short URL is public).
  */
-
-/** RollupWriter in production; an in-memory one in the route tests. */
-export type ClickSink = Pick<RollupWriter, "write">;
-/** StatsReader in production; an in-memory one in the route tests. */
-export type StatsSource = Pick<StatsReader, "read">;
-
-export interface StatsDeps {
-  writer: ClickSink;
-  reader: StatsSource;
-  /** The edge's bearer for `POST /api/_internal/clicks`; null refuses every caller (401). */
-  internalSecret: string | null;
-}
 
 /** A consumer batch: ≤ 100 messages × ≤ 100 events, each a row of ≤ ~200 bytes, at worst. */
 const MAX_INGEST_BYTES = 4 * 1024 * 1024;
