@@ -1,4 +1,4 @@
-import { isShortCode, PROBLEM } from "@firstclick/core";
+import { isShortCode, POSITION_HEADER, PROBLEM } from "@firstclick/core";
 import { type Context, Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { clickAnalytics } from "./analytics/middleware.ts";
@@ -13,6 +13,7 @@ import { FallbackBudget } from "./fallback-budget.ts";
 import { internalRoutes } from "./internal.ts";
 import {
   linkGone,
+  linkLost,
   linkNotFound,
   NO_TOPOLOGY,
   NOT_FOUND,
@@ -27,6 +28,7 @@ import {
   type RyowStrategy,
   strategiesFor,
 } from "./strategies/index.ts";
+import { judgeClientPosition } from "./strategies/position.ts";
 import { type Background, TopologyCache } from "./topology-cache.ts";
 import { type Fetcher, resolveRedirect } from "./upstream.ts";
 
@@ -139,17 +141,25 @@ export function createEdgeApp(options: EdgeAppOptions = {}) {
     if (!topology) {
       return problemPage(c, NO_TOPOLOGY, { "retry-after": String(RETRY_AFTER_SECONDS) });
     }
-    const route = await decideWithStrategies(strategies(config, c.env), {
-      code,
-      cookieHeader: c.req.header("cookie") ?? null,
-      nowSeconds: Math.floor(now / 1000),
-    });
+    const cookieHeader = c.req.header("cookie") ?? null;
+    const nowSeconds = Math.floor(now / 1000);
+    const [route, position] = await Promise.all([
+      decideWithStrategies(strategies(config, c.env), { code, cookieHeader, nowSeconds }),
+      judgeClientPosition(config, {
+        topology,
+        shard: topology.shardFor(code),
+        cookieHeader,
+        headerValue: c.req.header(POSITION_HEADER) ?? null,
+        nowSeconds,
+      }),
+    ]);
     const plan = planRedirect({
       topology,
       code,
       route,
       replicaStart: replicaCursor,
       fallback: config.strategies.has("fallback"),
+      position,
     });
     replicaCursor = (replicaCursor + 1) % 1_000_000;
     const result = await resolveRedirect(plan, code, {
@@ -171,7 +181,12 @@ export function createEdgeApp(options: EdgeAppOptions = {}) {
         headers: { location: answer.url, "cache-control": REDIRECT_CACHE_CONTROL, ...routed },
       });
     }
-    const spec = answer.kind === "gone" ? linkGone(code, answer.reason) : linkNotFound(code);
+    const spec =
+      answer.kind === "gone"
+        ? linkGone(code, answer.reason)
+        : plan.lost
+          ? linkLost(code)
+          : linkNotFound(code);
     return problemPage(c, spec, routed);
   });
 

@@ -54,6 +54,8 @@ export interface EdgeConfig {
   ryowWindow: RyowWindow;
   /** `[current, previous]`, unset ones left out; empty: cookies are not signed. */
   ryowSecrets: readonly string[];
+  /** RYOW_POSITION_TTL_SECONDS: a position token entry older than this is not read. */
+  positionTtlSeconds: number;
   redisUrl: string | null;
   redisTimeoutMs: number;
   redisClient: "durable_object" | "socket";
@@ -82,6 +84,7 @@ function parse(bindings: EdgeBindings): EdgeConfig {
     ryowSecrets: [e.RYOW_SECRET, e.RYOW_PREVIOUS_SECRET].filter(
       (s): s is string => typeof s === "string",
     ),
+    positionTtlSeconds: e.RYOW_POSITION_TTL_SECONDS,
     redisUrl: e.REDIS_URL ?? null,
     redisTimeoutMs: e.REDIS_TIMEOUT_MS,
     redisClient: e.REDIS_CLIENT,

@@ -107,6 +107,18 @@ export function linkNotFound(code: string): ProblemSpec {
   };
 }
 
+/** Strategy position: the client's own write of this link was lost when its shard failed over. */
+export function linkLost(code: string): ProblemSpec {
+  return {
+    status: 410,
+    type: PROBLEM.linkLost,
+    title: "Link lost in a failover",
+    detail:
+      `The link /${code} was created, but the server that stored it failed before copying it ` +
+      "anywhere else, and it was lost. Please create it again.",
+  };
+}
+
 export function linkGone(code: string, reason: "deleted" | "expired"): ProblemSpec {
   return {
     status: 410,

@@ -77,6 +77,59 @@ describe("planRedirect", () => {
   });
 });
 
+describe("planRedirect with strategy position", () => {
+  const base = { topology, code: "abc1234", replicaStart: 0, fallback: false };
+  const wait = { kind: "wait", lsn: "0/3000060" } as const;
+  const lost = { kind: "lost" } as const;
+  it.each([
+    {
+      name: "no judgement: a plain replica read",
+      route: "replica" as const,
+      position: null,
+      order: ["rs0n1:replica", "rs0n2:replica", "rs0n0:primary"],
+      minLsn: null,
+      lost: false,
+    },
+    {
+      name: "wait: the replicas then the primary, each asked with minLsn",
+      route: "replica" as const,
+      position: wait,
+      order: ["rs0n1:replica", "rs0n2:replica", "rs0n0:primary"],
+      minLsn: "0/3000060",
+      lost: false,
+    },
+    {
+      name: "wait inside a cookie window: the primary read wins, no minLsn",
+      route: "primary" as const,
+      position: wait,
+      order: ["rs0n0:primary", "rs0n1:replica", "rs0n2:replica"],
+      minLsn: null,
+      lost: false,
+    },
+    {
+      name: "lost: the primary first, and a 404 means lost",
+      route: "replica" as const,
+      position: lost,
+      order: ["rs0n0:primary", "rs0n1:replica", "rs0n2:replica"],
+      minLsn: null,
+      lost: true,
+    },
+    {
+      name: "lost inside a cookie window: still lost",
+      route: "primary" as const,
+      position: lost,
+      order: ["rs0n0:primary", "rs0n1:replica", "rs0n2:replica"],
+      minLsn: null,
+      lost: true,
+    },
+  ])("$name", ({ route, position, order, minLsn, lost: isLost }) => {
+    const plan = planRedirect({ ...base, route, position });
+    expect(ids(plan)).toEqual(order);
+    expect(plan.minLsn).toBe(minLsn);
+    expect(plan.lost).toBe(isLost);
+  });
+});
+
 describe("routeHeader", () => {
   it.each([
     ["primary", "primary; shard=s0"],

@@ -1,4 +1,4 @@
-import type { Route, Topology, TopologyNode } from "@firstclick/core";
+import type { PositionJudgement, Route, Topology, TopologyNode } from "@firstclick/core";
 
 /**
  * The routing decision of a redirect, as a pure function: which shard owns the code and which
@@ -22,6 +22,16 @@ export interface RedirectPlan {
    * 404 (the replica may not have replayed a brand-new link yet). Null when not applicable.
    */
   fallbackPrimary: TopologyNode | null;
+  /**
+   * Strategy `position`: ask each node for the link only once it has replayed this LSN (the
+   * gateway's `minLsn`); a node that has not answers "behind" and the next one is asked.
+   */
+  minLsn: string | null;
+  /**
+   * Strategy `position`: the client's latest write on this shard was lost in a failover; a
+   * 404 then means "lost", not "never existed" (the answer says so: linkLost).
+   */
+  lost: boolean;
 }
 
 export interface PlanRedirectInput {
@@ -33,6 +43,8 @@ export interface PlanRedirectInput {
   replicaStart: number;
   /** Whether the `fallback` strategy is on. */
   fallback: boolean;
+  /** Strategy `position`'s judgement for this shard (strategies/position.ts), null: none. */
+  position?: Exclude<PositionJudgement, { kind: "ignore" }> | null;
 }
 
 export function planRedirect(input: PlanRedirectInput): RedirectPlan {
@@ -44,18 +56,25 @@ export function planRedirect(input: PlanRedirectInput): RedirectPlan {
   const roleOf = (node: TopologyNode): NodeRole =>
     primary !== null && node.id === primary.id ? "primary" : "replica";
 
-  if (input.route === "primary") {
+  const lost = input.position?.kind === "lost";
+  // A lost write is only on a timeline no node serves any more: the primary is asked first
+  // (it has every write that survived); so it is inside a RYOW window, which wins over a wait.
+  if (input.route === "primary" || lost) {
     // Inside a RYOW window the primary is the only node sure to have the client's write. If it
     // cannot answer (down, mid-failover) a replica's possibly stale answer beats a 503.
     const replicas = readOrder.filter((node) => roleOf(node) === "replica");
     const attempts: Attempt[] = primary ? [{ node: primary, role: "primary" }] : [];
     for (const node of replicas) attempts.push({ node, role: "replica" });
-    return { shard, attempts, fallbackPrimary: null };
+    return { shard, attempts, fallbackPrimary: null, minLsn: null, lost };
   }
   return {
     shard,
     attempts: readOrder.map((node) => ({ node, role: roleOf(node) })),
     fallbackPrimary: input.fallback ? primary : null,
+    // The replicas in order, then the primary, each asked with the position: a replica that has
+    // replayed it serves the creator (one subrequest), one that is behind passes to the next.
+    minLsn: input.position?.kind === "wait" ? input.position.lsn : null,
+    lost: false,
   };
 }
 

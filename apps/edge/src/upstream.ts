@@ -1,6 +1,7 @@
 import {
   GATEWAY_STATUS,
   type LinkAnswer,
+  MIN_LSN_PARAM,
   parseLinkAnswer,
   type TopologyNode,
 } from "@firstclick/core";
@@ -8,8 +9,11 @@ import type { RedirectPlan, ServedBy } from "./route.ts";
 
 export type Fetcher = (input: Request | string, init?: RequestInit) => Promise<Response>;
 
+/** What a redirect can show: every answer but "behind", which only sends it to the next node. */
+export type ServedAnswer = Exclude<LinkAnswer, { kind: "behind" }>;
+
 export type Resolution =
-  | { ok: true; answer: LinkAnswer; servedBy: ServedBy; shard: string }
+  | { ok: true; answer: ServedAnswer; servedBy: ServedBy; shard: string }
   | { ok: false; shard: string; failures: string[] };
 
 export interface ResolveOptions {
@@ -23,23 +27,27 @@ const ANSWER_STATUSES: ReadonlySet<number> = new Set([
   GATEWAY_STATUS.found,
   GATEWAY_STATUS.missing,
   GATEWAY_STATUS.gone,
+  GATEWAY_STATUS.behind,
 ]);
 
 type AttemptResult = LinkAnswer | { kind: "failed"; why: string };
 
 /**
- * One `GET <gateway>/links/<code>`, bounded by `timeoutMs` (headers and body). Anything but a
- * well-formed 200/404/410 is a failure: the caller moves on to the next node.
+ * One `GET <gateway>/links/<code>[?minLsn=…]`, bounded by `timeoutMs` (headers and body).
+ * Anything but a well-formed 200/404/410/425 is a failure: the caller moves on to the next node.
  */
 export async function askNode(
   node: TopologyNode,
   code: string,
   o: Pick<ResolveOptions, "fetcher" | "timeoutMs">,
+  minLsn: string | null = null,
 ): Promise<AttemptResult> {
   const base = node.gatewayUrl.endsWith("/") ? node.gatewayUrl.slice(0, -1) : node.gatewayUrl;
+  // An LSN is hex digits and one slash: nothing to escape.
+  const query = minLsn === null ? "" : `?${MIN_LSN_PARAM}=${minLsn}`;
   let res: Response;
   try {
-    res = await o.fetcher(`${base}/links/${code}`, {
+    res = await o.fetcher(`${base}/links/${code}${query}`, {
       headers: { accept: "application/json" },
       signal: AbortSignal.timeout(o.timeoutMs),
     });
@@ -70,6 +78,7 @@ export async function askNode(
  * Carries a plan out: asks its nodes in order until one answers. In the normal case that is
  * exactly one subrequest. A replica's 404 under the `fallback` strategy costs one more, to the
  * primary, when the budget allows; if the primary cannot answer, the replica's 404 stands.
+ * Under `position` (plan.minLsn) a node that is behind passes the read to the next one.
  */
 export async function resolveRedirect(
   plan: RedirectPlan,
@@ -78,9 +87,13 @@ export async function resolveRedirect(
 ): Promise<Resolution> {
   const failures: string[] = [];
   for (const attempt of plan.attempts) {
-    const result = await askNode(attempt.node, code, o);
+    const result = await askNode(attempt.node, code, o, plan.minLsn);
     if (result.kind === "failed") {
       failures.push(result.why);
+      continue;
+    }
+    if (result.kind === "behind") {
+      failures.push(`${attempt.node.id}: behind at ${result.replayLsn}`);
       continue;
     }
     if (
@@ -90,10 +103,10 @@ export async function resolveRedirect(
       o.takeFallback()
     ) {
       const second = await askNode(plan.fallbackPrimary, code, o);
-      if (second.kind !== "failed") {
+      if (second.kind !== "failed" && second.kind !== "behind") {
         return { ok: true, answer: second, servedBy: "fallback", shard: plan.shard };
       }
-      failures.push(second.why);
+      failures.push(second.kind === "failed" ? second.why : "fallback primary: behind");
     }
     return { ok: true, answer: result, servedBy: attempt.role, shard: plan.shard };
   }
