@@ -1,0 +1,60 @@
+/**
+ * An asynchronous failover that loses an acknowledged create (issue 12), manual mode: replay
+ * paused on s0's replica, a create acknowledged by the primary, the primary killed, the replica
+ * promoted (its etcd transaction records timeline 1's switch point). The creator is told the link
+ * was lost (edge 410 linkLost, GET /api/links/:code the same); a create acknowledged before the
+ * pause is served as usual. Ports 25600–25699.
+ */
+import { PROBLEM } from "@firstclick/core";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { aliasOn, type System, startSystem, target } from "./support.ts";
+
+const BASE_PORT = 25_600;
+let system: System;
+
+beforeAll(async () => {
+  system = await startSystem({
+    name: "e2e-position-failover",
+    basePort: BASE_PORT,
+    strategy: "position",
+  });
+}, 180_000);
+
+afterAll(async () => {
+  await system?.down();
+});
+
+it("a create lost in a failover is reported lost; one that survived is served", async () => {
+  const topology = await system.topology();
+  const creator = system.client();
+  const kept = await creator.create({
+    url: target("kept"),
+    alias: aliasOn(topology, "s0", "kept"),
+  });
+  expect(kept.status).toBe(201);
+  await system.untilReplicated(kept.code);
+
+  const [replica] = system.cluster.replicasOf("s0");
+  const primary = topology.primaryOf("s0");
+  if (!replica || !primary) throw new Error("s0 needs a primary and a replica");
+  await system.cluster.pauseReplay(replica.id);
+  const lost = await creator.create({
+    url: target("lost"),
+    alias: aliasOn(topology, "s0", "lost"),
+  });
+  expect(lost.status).toBe(201);
+  await system.cluster.kill(primary.id);
+  await system.cluster.promote(replica.id);
+  await system.ready();
+
+  const page = await creator.follow(lost.code, { headers: { accept: "application/json" } });
+  expect(page.status).toBe(410);
+  expect(JSON.parse(page.body)).toMatchObject({ type: PROBLEM.linkLost });
+  const api = await creator.request(`/api/links/${lost.code}`);
+  expect(api.status).toBe(410);
+  expect(((await api.json()) as { type?: string }).type).toBe(PROBLEM.linkLost);
+
+  const survived = await creator.follow(kept.code);
+  expect(survived.status).toBe(302);
+  expect(survived.location).toBe(String(kept.body.url));
+}, 240_000);
