@@ -37,6 +37,7 @@ const PORTS = {
   redis: 26_103,
   primary: 26_104,
   fallback: 26_105,
+  analytics: 26_106,
   hello: 26_110,
 } as const;
 
@@ -145,6 +146,14 @@ async function main(): Promise<void> {
         kind: "edge",
         port: PORTS.fallback,
         bindings: { ...common, STRATEGY: "fallback" },
+      },
+      // (c) with click analytics on: the same Worker plus the clicks Queue and its consumer.
+      {
+        name: "analytics",
+        kind: "edge",
+        port: PORTS.analytics,
+        bindings: { ...common, STRATEGY: "cookie" },
+        analytics: true,
       },
     ];
     log("starting the Worker variants in workerd (miniflare, unsafeDirectSockets)");

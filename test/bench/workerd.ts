@@ -29,6 +29,11 @@ export interface WorkerVariant {
   port: number;
   /** Vars for the Worker (edge: on top of wrangler.toml's [vars]). */
   bindings: Record<string, string>;
+  /**
+   * Edge only: keep wrangler.toml's clicks Queue (producer and consumer). One variant at most: a
+   * Queue has one consumer, and analytics off is the other variants' baseline.
+   */
+  analytics?: boolean;
 }
 
 export interface BenchWorkers {
@@ -102,8 +107,9 @@ export async function startWorkers(options: {
   const workers = options.variants.map((v) => {
     const socket = { unsafeDirectSockets: [{ host: "127.0.0.1", port: v.port }] };
     if (v.kind === "edge") {
+      const { queueProducers, queueConsumers, ...withoutQueues } = edgeOptions;
       return {
-        ...edgeOptions,
+        ...(v.analytics ? { ...withoutQueues, queueProducers, queueConsumers } : withoutQueues),
         ...socket,
         name: v.name,
         modules: true,

@@ -18,6 +18,7 @@ export const VARIANTS = {
   redis: "(d) redis",
   primary: "(e) primary",
   fallback: "(f) fallback, 5 % unknown",
+  analytics: "(c) cookie + click analytics",
 } as const;
 
 /** Length of the cyclic request list every connection walks. */
@@ -124,6 +125,7 @@ export async function redirectPath(ctx: BenchContext): Promise<RedirectSection> 
     { key: "redis", requests: plain(oldPaths), expect: `302 replica; shard=${shard}` },
     { key: "primary", requests: plain(oldPaths), expect: `302 primary; shard=${shard}` },
     { key: "fallback", requests: plain(withUnknown), expect: `302 replica; shard=${shard}` },
+    { key: "analytics", requests: plain(oldPaths), expect: `302 replica; shard=${shard}` },
   ];
   const wanted = ctx.env.variants;
   const present = names.filter((n) => urls[n.key] && (!wanted || wanted.has(n.key)));
@@ -144,6 +146,7 @@ export async function redirectPath(ctx: BenchContext): Promise<RedirectSection> 
     "(c)/(a)": ratio(runs, VARIANTS.cookie, VARIANTS.constant),
     "(c)/(e)": ratio(runs, VARIANTS.cookie, VARIANTS.primary),
     "(f)/(c)": ratio(runs, VARIANTS.fallback, VARIANTS.cookie),
+    "(c+analytics)/(c)": ratio(runs, VARIANTS.analytics, VARIANTS.cookie),
   };
   return {
     runs,
