@@ -95,7 +95,9 @@ export function testEdge(
   const cache = new TopologyCache({ logError: (m) => errors.push(m) });
   if (!o.cold) cache.offer(snapshot);
   const app = createEdgeApp({ topologyCache: cache, logError: (m) => errors.push(m), ...o.app });
-  const bindings = { ...env, ...o.env } as EdgeBindings;
+  // Click analytics off unless a test binds CLICKS: with the real Queue every redirect would
+  // hold waitOnExecutionContext for the isolate's batch wait (1 s).
+  const bindings = { ...env, CLICKS: undefined, ...o.env } as EdgeBindings;
   return {
     snapshot,
     cache,
