@@ -7,14 +7,14 @@
 import { rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { readPrefix, startScratchEtcd, valuesOf } from "../src/etcd.ts";
+import type { PatroniShard } from "../src/patroni/schema.ts";
+import { waitForPatroniShard } from "../src/patroni/settle.ts";
 import {
   killMember,
-  type PatroniShard,
   restartMember,
   startPatroniShard,
   stopPatroniShard,
-  waitForPatroniShard,
-} from "../src/patroni/index.ts";
+} from "../src/patroni/shard.ts";
 import { poll } from "../src/poll.ts";
 
 const dir = resolve(import.meta.dirname, "../../../.firstclick/patroni-capture");

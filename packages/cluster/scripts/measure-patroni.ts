@@ -7,15 +7,15 @@ import { rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import postgres from "postgres";
 import { readPrefix, startScratchEtcd, valuesOf } from "../src/etcd.ts";
+import { DEFAULT_PATRONI_TIMINGS } from "../src/patroni/config.ts";
+import type { PatroniShard } from "../src/patroni/schema.ts";
+import { switchover, waitForPatroniShard } from "../src/patroni/settle.ts";
 import {
   killMember,
-  type PatroniShard,
   restartMember,
   startPatroniShard,
   stopPatroniShard,
-  switchover,
-  waitForPatroniShard,
-} from "../src/patroni/index.ts";
+} from "../src/patroni/shard.ts";
 import { poll } from "../src/poll.ts";
 
 const [runsArg, ttlArg, loopArg, retryArg] = process.argv.slice(2);
@@ -123,6 +123,12 @@ async function main(): Promise<void> {
   await rm(dir, { recursive: true, force: true });
   const etcd = await startScratchEtcd({ dir, clientPort: 24500, peerPort: 24501 });
   let shard: PatroniShard | null = null;
+  const timings = {
+    ...DEFAULT_PATRONI_TIMINGS,
+    ...(ttlArg ? { ttl: Number(ttlArg) } : {}),
+    ...(loopArg ? { loopWait: Number(loopArg) } : {}),
+    ...(retryArg ? { retryTimeout: Number(retryArg) } : {}),
+  };
   try {
     const bootStart = Date.now();
     shard = await startPatroniShard({
@@ -135,13 +141,11 @@ async function main(): Promise<void> {
         { name: "m0n0", pgPort: 24510, restApiPort: 24520, gatewayUrl: "http://127.0.0.1:24530" },
         { name: "m0n1", pgPort: 24511, restApiPort: 24521, gatewayUrl: "http://127.0.0.1:24531" },
       ],
-      ...(ttlArg ? { ttl: Number(ttlArg) } : {}),
-      ...(loopArg ? { loopWait: Number(loopArg) } : {}),
-      ...(retryArg ? { retryTimeout: Number(retryArg) } : {}),
+      ...timings,
       log: (line) => console.log(line),
     });
     console.log(`bootstrap (1 leader + 1 streaming replica): ${Date.now() - bootStart} ms`);
-    console.log(`timings: ${JSON.stringify(shard.timings)}`);
+    console.log(`timings: ${JSON.stringify(timings)}`);
     const dump = await readKeys(etcd.url);
     console.log(JSON.stringify(dump, null, 2));
     const leaderPort = shard.members[0]?.pgPort ?? 0;

@@ -21,7 +21,7 @@ import {
   replicasOf,
   writeLayout,
 } from "./layout.ts";
-import type { SwitchoverResult } from "./patroni/index.ts";
+import type { SwitchoverResult } from "./patroni/settle.ts";
 import { layoutPorts, service, strategyNeedsRedis } from "./plan.ts";
 import { poll, settleAll } from "./poll.ts";
 import { checkPortFree, checkPortsFree } from "./ports.ts";

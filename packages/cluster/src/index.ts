@@ -14,7 +14,7 @@ export {
 } from "./cluster.ts";
 export { type EtcdEntry, readPrefix } from "./etcd.ts";
 export type { AppEnv, Layout, NodeLayout, ServiceLayout } from "./layout.ts";
-export type { SwitchoverResult } from "./patroni/index.ts";
+export type { SwitchoverResult } from "./patroni/settle.ts";
 export { poll } from "./poll.ts";
 export { MAX_NODES, type PortLayout, portLayout } from "./ports.ts";
 export { type Durability, PG_DATABASE, PG_USER, withSql } from "./postgres/sql.ts";

@@ -20,7 +20,6 @@ import { checkPortsFree } from "./ports.ts";
 import { makePgDir } from "./postgres/process.ts";
 import { killTree, stopProcess } from "./processes.ts";
 import { stopLeftoverPostmasters } from "./shards/manual.ts";
-import { stopPatroniLeftovers } from "./shards/patroni.ts";
 import { defaultStateDir, emptyTrash, moveAside, OWNED_ENTRIES, repoRoot } from "./state-dir.ts";
 import { shardIds } from "./topology.ts";
 
@@ -47,7 +46,6 @@ async function cleanupLeftovers(stateDir: string, log: (line: string) => void): 
     await Cluster.fromLayout(old, log).down();
   }
   // Databases the old layout did not record (a crash between their start and the save).
-  await stopPatroniLeftovers(stateDir, log);
   await stopLeftoverPostmasters(stateDir, log);
 }
 

@@ -1,27 +1,10 @@
-/**
- * The members of one Patroni scope: their recorded state (plain JSON, so a CLI verb in another
- * process can act on them), and starting, stopping and hard-killing one member by PID.
- */
-import { readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+/** Starting, stopping and hard-killing one member of a Patroni scope by PID. */
 import { waitUntil } from "../poll.ts";
 import { postgresOwner, postmasterOf } from "../postgres/process.ts";
 import { isAlive, killTree, signalGroup, signalProcess, spawnDaemon, tail } from "../processes.ts";
-import { type PatroniMember, type PatroniShard, PatroniShardSchema } from "./schema.ts";
+import type { PatroniMember, PatroniShard } from "./schema.ts";
 
 export type { PatroniMember, PatroniShard } from "./schema.ts";
-
-export const PATRONI_STATE_FILE = "patroni-shard.json";
-
-export async function saveShard(shard: PatroniShard): Promise<void> {
-  await writeFile(join(shard.stateDir, PATRONI_STATE_FILE), `${JSON.stringify(shard, null, 2)}\n`);
-}
-
-/** The shard recorded in `stateDir` by `startPatroniShard`, for CLI verbs run in a new process. */
-export async function loadPatroniShard(stateDir: string): Promise<PatroniShard> {
-  const json: unknown = JSON.parse(await readFile(join(stateDir, PATRONI_STATE_FILE), "utf8"));
-  return PatroniShardSchema.parse(json);
-}
 
 export function memberOf(shard: PatroniShard, name: string): PatroniMember {
   const member = shard.members.find((m) => m.name === name);

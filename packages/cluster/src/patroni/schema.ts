@@ -1,6 +1,6 @@
 /**
- * A Patroni scope as we record it (plain JSON: its state file and layout.json), so a CLI verb in
- * another process can act on its members. No imports but zod: layout.json's schema uses it.
+ * A Patroni scope as layout.json records it, so a CLI verb in another process can act on its
+ * members. No imports but zod: layout.json's schema uses it.
  */
 import { z } from "zod";
 
@@ -24,18 +24,12 @@ export const TimingsSchema = z.object({
   retryTimeout: z.number(),
 });
 
-/** A scope and its members: saved as its state file and in layout.json, read by CLI verbs. */
 export const PatroniShardSchema = z.object({
   scope: z.string(),
-  namespace: z.string(),
   etcdUrls: z.array(z.string()),
   stateDir: z.string(),
   pgBinDir: z.string(),
   patroniBin: z.string(),
-  timings: TimingsSchema,
-  synchronousMode: z.boolean(),
-  database: z.string(),
-  user: z.string(),
   members: z.array(PatroniMemberSchema),
 });
 

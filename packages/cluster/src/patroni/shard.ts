@@ -1,17 +1,17 @@
 /**
  * One shard as one Patroni scope: a Patroni process per PostgreSQL node, each started by us with
  * a known PID, bootstrapped by Patroni (initdb on the first node, base backups on the others),
- * its leader key and members in etcd. The state needed to act on the shard later (from another
- * process: a CLI verb) is saved as `<stateDir>/patroni-shard.json` (members.ts).
+ * its leader key and members in etcd. The caller records the returned handle (layout.json) so a
+ * CLI verb in another process can act on the shard later; `record` hears of every spawn.
  */
-import { chown, readFile, rm, writeFile } from "node:fs/promises";
+import { chown, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { deletePrefix } from "../etcd.ts";
 import { checkPortsFree, portAnswers } from "../ports.ts";
 import { makePgDir, postgresOwner } from "../postgres/process.ts";
+import { PG_DATABASE, PG_USER } from "../postgres/sql.ts";
 import { isAlive } from "../processes.ts";
 import {
-  checkIdentifier,
   checkNodes,
   checkTimings,
   DEFAULT_PATRONI_TIMINGS,
@@ -26,7 +26,6 @@ import {
   killMemberProcesses,
   memberOf,
   type PatroniShard,
-  saveShard,
   spawnMember,
   stopMember,
   withLogs,
@@ -34,7 +33,10 @@ import {
 import { isLeaderRole, memberStatus } from "./rest.ts";
 import { type SettledShard, waitForPatroniShard } from "./settle.ts";
 
-export interface StartPatroniShardOptions {
+/** Told of the handle as soon as a member is spawned: a crash mid-bootstrap must not hide PIDs. */
+type RecordShard = (shard: PatroniShard) => Promise<void>;
+
+export interface StartPatroniShardOptions extends Partial<PatroniTimings> {
   /** Patroni scope (one per shard), e.g. `s0`. */
   scope: string;
   /** etcd key namespace, e.g. `/firstclick/patroni/`: keys land under `<namespace><scope>/`. */
@@ -45,18 +47,12 @@ export interface StartPatroniShardOptions {
   pgBinDir: string;
   /** The first node bootstraps the shard and is its first leader. */
   nodes: readonly PatroniNodeSpec[];
-  ttl?: number;
-  loopWait?: number;
-  retryTimeout?: number;
   /** Patroni keeps one synchronous standby (needs ≥ 2 replicas to keep writes going on a loss). */
   synchronousMode?: boolean;
-  /** Application database and role created at bootstrap (default `firstclick`). */
-  database?: string;
-  user?: string;
-  parameters?: Readonly<Record<string, string | number | boolean>>;
   binaries?: PatroniBinaries;
   /** Bound for the whole start (bootstrap, clones, streaming). Default 120 s. */
   timeoutMs?: number;
+  record?: RecordShard;
   log?: (line: string) => void;
 }
 
@@ -65,22 +61,13 @@ export function scopePrefix(namespace: string, scope: string): string {
   return `/${namespace}/${scope}/`.replace(/\/+/g, "/");
 }
 
-function newShard(
-  options: StartPatroniShardOptions,
-  binaries: PatroniBinaries,
-  timings: PatroniTimings,
-): PatroniShard {
+function newShard(options: StartPatroniShardOptions, binaries: PatroniBinaries): PatroniShard {
   return {
     scope: options.scope,
-    namespace: options.namespace,
     etcdUrls: typeof options.etcdUrl === "string" ? [options.etcdUrl] : [...options.etcdUrl],
     stateDir: options.stateDir,
     pgBinDir: options.pgBinDir,
     patroniBin: binaries.patroni,
-    timings,
-    synchronousMode: options.synchronousMode ?? false,
-    database: options.database ?? "firstclick",
-    user: options.user ?? "firstclick",
     members: options.nodes.map((node) => {
       const memberDir = join(options.stateDir, node.name);
       return {
@@ -97,30 +84,33 @@ function newShard(
 }
 
 /** The post-bootstrap script and every member's patroni.yml (owned by postgres when root). */
-async function writeConfigs(shard: PatroniShard, options: StartPatroniShardOptions) {
+async function writeConfigs(
+  shard: PatroniShard,
+  options: StartPatroniShardOptions,
+  timings: PatroniTimings,
+) {
   const owner = postgresOwner();
   await makePgDir(shard.stateDir);
   const postBootstrap = join(shard.stateDir, "post-bootstrap.sh");
   const script = postBootstrapScript({
     pgBinDir: shard.pgBinDir,
-    database: shard.database,
-    user: shard.user,
+    database: PG_DATABASE,
+    user: PG_USER,
   });
   await writeFile(postBootstrap, script, { mode: 0o755 });
   for (const member of shard.members) {
     await makePgDir(member.memberDir, 0o700);
     const config = patroniMemberConfig({
       scope: shard.scope,
-      namespace: shard.namespace,
+      namespace: options.namespace,
       etcdUrls: shard.etcdUrls,
       node: member,
       dataDir: member.dataDir,
       memberDir: member.memberDir,
       pgBinDir: shard.pgBinDir,
-      timings: shard.timings,
-      synchronousMode: shard.synchronousMode,
+      timings,
+      synchronousMode: options.synchronousMode ?? false,
       postBootstrap,
-      ...(options.parameters ? { parameters: options.parameters } : {}),
     });
     await writeFile(member.configFile, renderConfig(config), { mode: 0o600 });
     if (owner) await chown(member.configFile, owner.uid, owner.gid);
@@ -134,20 +124,16 @@ async function writeConfigs(shard: PatroniShard, options: StartPatroniShardOptio
  */
 export async function startPatroniShard(options: StartPatroniShardOptions): Promise<PatroniShard> {
   const log = options.log ?? (() => {});
+  const record = options.record ?? (async () => {});
   checkNodes(options.nodes);
-  const timings: PatroniTimings = {
-    ttl: options.ttl ?? DEFAULT_PATRONI_TIMINGS.ttl,
-    loopWait: options.loopWait ?? DEFAULT_PATRONI_TIMINGS.loopWait,
-    retryTimeout: options.retryTimeout ?? DEFAULT_PATRONI_TIMINGS.retryTimeout,
-  };
+  const { ttl, loopWait, retryTimeout } = { ...DEFAULT_PATRONI_TIMINGS, ...options };
+  const timings: PatroniTimings = { ttl, loopWait, retryTimeout };
   checkTimings(timings);
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(options.scope)) {
     throw new Error(`scope "${options.scope}" must be 1–64 of [A-Za-z0-9_-]`);
   }
-  checkIdentifier("database", options.database ?? "firstclick");
-  checkIdentifier("user", options.user ?? "firstclick");
   const binaries = options.binaries ?? (await installPatroni({ log }));
-  const shard = newShard(options, binaries, timings);
+  const shard = newShard(options, binaries);
   const timeoutMs = options.timeoutMs ?? 120_000;
 
   await checkPortsFree(
@@ -156,7 +142,7 @@ export async function startPatroniShard(options: StartPatroniShardOptions): Prom
       { port: m.restApiPort, what: `${m.name} Patroni REST API` },
     ]),
   );
-  await writeConfigs(shard, options);
+  await writeConfigs(shard, options, timings);
   const initialized = await Promise.all(
     shard.members.map((m) =>
       readFile(join(m.dataDir, "PG_VERSION"), "utf8").then(
@@ -168,18 +154,18 @@ export async function startPatroniShard(options: StartPatroniShardOptions): Prom
   try {
     const first = shard.members[0];
     if (first && initialized.every((i) => !i)) {
-      const stale = scopePrefix(shard.namespace, shard.scope);
+      const stale = scopePrefix(options.namespace, shard.scope);
       const cleared = await deletePrefix(shard.etcdUrls[0] ?? "", stale);
       if (cleared > 0) log(`cleared ${cleared} stale etcd keys of scope ${shard.scope}`);
       log(`bootstrapping scope ${shard.scope} on ${first.name}`);
       spawnMember(shard, first);
-      await saveShard(shard);
+      await record(shard);
       await waitForPatroniShard(shard, { timeoutMs });
     }
     for (const member of shard.members) {
       if (!isAlive(member.patroni)) spawnMember(shard, member);
     }
-    await saveShard(shard);
+    await record(shard);
     const result = await waitForPatroniShard(shard, { timeoutMs });
     log(`scope ${shard.scope}: leader ${result.leader}, replicas ${result.replicas.join(", ")}`);
     return shard;
@@ -193,7 +179,6 @@ export async function startPatroniShard(options: StartPatroniShardOptions): Prom
 /** Hard kill of one member, as a crash would (its Patroni and its PostgreSQL). */
 export async function killMember(shard: PatroniShard, name: string): Promise<void> {
   await killMemberProcesses(memberOf(shard, name));
-  await saveShard(shard);
 }
 
 /**
@@ -204,10 +189,10 @@ export async function killMember(shard: PatroniShard, name: string): Promise<voi
 export async function restartMember(
   shard: PatroniShard,
   name: string,
-  options: { timeoutMs?: number } = {},
+  options: { timeoutMs?: number; record?: RecordShard } = {},
 ): Promise<SettledShard> {
   spawnMember(shard, memberOf(shard, name));
-  await saveShard(shard);
+  await options.record?.(shard);
   try {
     return await waitForPatroniShard(shard, { timeoutMs: options.timeoutMs ?? 120_000 });
   } catch (error) {
@@ -222,7 +207,7 @@ export async function restartMember(
  */
 export async function stopPatroniShard(
   shard: PatroniShard,
-  options: { graceMs?: number; removeData?: boolean } = {},
+  options: { graceMs?: number } = {},
 ): Promise<void> {
   const graceMs = options.graceMs ?? 30_000;
   const statuses = await Promise.all(
@@ -241,6 +226,4 @@ export async function stopPatroniShard(
       throw new Error(`member ${member.name}: a port is still open after stopping it`);
     }
   }
-  await saveShard(shard).catch(() => {});
-  if (options.removeData) await rm(shard.stateDir, { recursive: true, force: true });
 }

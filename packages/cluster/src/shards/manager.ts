@@ -6,7 +6,7 @@
  */
 import type { TopologySnapshot } from "@firstclick/core";
 import type { Layout, NodeLayout } from "../layout.ts";
-import type { PatroniStatus, SwitchoverResult } from "../patroni/index.ts";
+import type { PatroniStatus, SwitchoverResult } from "../patroni/settle.ts";
 import type { NamedPort } from "../ports.ts";
 
 export interface ShardPatroniStatus extends PatroniStatus {

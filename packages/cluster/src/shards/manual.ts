@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { migratePrimary } from "@firstclick/db/migrate";
 import { readPrefix, withEtcd } from "../etcd.ts";
 import { type Layout, nodeOf, primaryOf, replicasOf } from "../layout.ts";
-import type { SwitchoverResult } from "../patroni/index.ts";
+import type { SwitchoverResult } from "../patroni/settle.ts";
 import { poll, settleAll } from "../poll.ts";
 import type { NamedPort } from "../ports.ts";
 import { initPrimary, initReplica, pgTemplate } from "../postgres/config.ts";

@@ -6,7 +6,6 @@
  * the node's PostgreSQL port, their URL in the member's Patroni tags), and the origin builds the
  * topology from Patroni's keys (TOPOLOGY_SOURCE=patroni).
  */
-import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import {
   DEFAULT_PATRONI_NAMESPACE,
@@ -18,24 +17,22 @@ import {
 import { migratePrimary } from "@firstclick/db/migrate";
 import { deletePrefix, readPrefix, valuesOf, withEtcd } from "../etcd.ts";
 import { type Layout, nodeOf } from "../layout.ts";
+import { checkTimings, DEFAULT_PATRONI_TIMINGS, type PatroniTimings } from "../patroni/config.ts";
+import { installPatroni } from "../patroni/install.ts";
+import type { PatroniShard } from "../patroni/schema.ts";
 import {
-  checkTimings,
-  DEFAULT_PATRONI_TIMINGS,
-  installPatroni,
-  killMember,
-  loadPatroniShard,
-  PATRONI_STATE_FILE,
-  type PatroniShard,
   type PatroniStatus,
-  type PatroniTimings,
   patroniStatus,
-  restartMember,
   type SwitchoverResult,
-  startPatroniShard,
-  stopPatroniShard,
   switchover,
   waitForPatroniShard,
-} from "../patroni/index.ts";
+} from "../patroni/settle.ts";
+import {
+  killMember,
+  restartMember,
+  startPatroniShard,
+  stopPatroniShard,
+} from "../patroni/shard.ts";
 import { settleAll } from "../poll.ts";
 import { type NamedPort, portLayout } from "../ports.ts";
 import { isAlive, type ProcessRef } from "../processes.ts";
@@ -61,33 +58,6 @@ export function patroniNamespace(etcdPrefix: string): string {
 /** Port of node k's Patroni REST API (ports.ts: 8900+k, or B+70+k with a base port B). */
 export function restApiPort(basePort: number | null, k: number): number {
   return portLayout(basePort ?? undefined).patroniApi(k);
-}
-
-/** A scope's own state file names members a crashed `up` started before recording them. */
-function scopeDirs(stateDir: string): string[] {
-  const pgDir = join(stateDir, "pg");
-  if (!existsSync(pgDir)) return [];
-  return readdirSync(pgDir)
-    .map((name) => join(pgDir, name))
-    .filter((dir) => existsSync(join(dir, PATRONI_STATE_FILE)));
-}
-
-/** Stops Patroni members a crashed `up` started (from each scope's own state file), by PID. */
-export async function stopPatroniLeftovers(
-  stateDir: string,
-  log: (line: string) => void,
-): Promise<void> {
-  for (const dir of scopeDirs(stateDir)) {
-    try {
-      const handle = await loadPatroniShard(dir);
-      if (handle.members.some((m) => isAlive(asGroupRef(m.patroni)))) {
-        log(`stopping leftover Patroni members of scope ${handle.scope}`);
-      }
-      await stopPatroniShard(handle, { graceMs: 5_000 });
-    } catch (error) {
-      log(`leftover Patroni scope in ${dir}: ${error instanceof Error ? error.message : error}`);
-    }
-  }
 }
 
 function asGroupRef(ref: { pid: number; startTicks: string | null } | null): ProcessRef | null {
@@ -163,6 +133,12 @@ export class PatroniShards implements ShardManager {
     await this.host.save();
   }
 
+  /** Into layout.json as soon as a member is spawned: `up`'s clean-up of a crash finds it there. */
+  private async record(shard: string, handle: PatroniShard): Promise<void> {
+    this.patroni.shards[shard] = handle;
+    await this.syncAndSave(handle, false);
+  }
+
   /**
    * Starts one shard as a Patroni scope once etcd runs (Patroni keeps its state there from the
    * first moment): bootstrap on the first node, base backups on the others, then the migrations
@@ -188,9 +164,9 @@ export class PatroniShards implements ShardManager {
       ...this.patroni.timings,
       synchronousMode: this.patroni.synchronousMode,
       binaries: this.patroni.binaries,
+      record: (h) => this.record(shard, h),
       log,
     });
-    this.patroni.shards[shard] = handle;
     const settled = await waitForPatroniShard(handle, { timeoutMs: 60_000 });
     const leader = nodeOf(this.layout, settled.leader);
     await migratePrimary(leader.pg.url);
@@ -255,7 +231,10 @@ export class PatroniShards implements ShardManager {
     const handle = this.handleOf(node.shard);
     const member = handle.members.find((m) => m.name === id);
     if (member && !isAlive(asGroupRef(member.patroni))) {
-      await restartMember(handle, id, { timeoutMs: 120_000 });
+      await restartMember(handle, id, {
+        timeoutMs: 120_000,
+        record: (h) => this.syncAndSave(h, false),
+      });
     }
     await this.syncAndSave(handle);
     if (node.gateway && !isAlive(node.gateway.process)) await this.host.startGateway(node);
@@ -287,16 +266,8 @@ export class PatroniShards implements ShardManager {
    */
   async stop(): Promise<void> {
     await settleAll(
-      shardIds(this.layout).map(async (shard) => {
-        // The scope's own state file is written as soon as a member is spawned, before `up`
-        // records the scope in layout.json: after a crash mid-bootstrap only the file knows it.
-        const dir = join(this.layout.stateDir, "pg", shard);
-        const handle = existsSync(join(dir, PATRONI_STATE_FILE))
-          ? await loadPatroniShard(dir)
-          : this.layout.patroni?.shards[shard];
-        if (!handle) return;
+      Object.values(this.layout.patroni?.shards ?? {}).map(async (handle) => {
         await stopPatroniShard(handle, { graceMs: 15_000 });
-        if (this.layout.patroni) this.layout.patroni.shards[shard] = handle;
         this.sync(handle);
       }),
     );
