@@ -2,9 +2,10 @@
  * Process plumbing: start daemons with a known PID, stop them by that PID (TERM, then KILL), run
  * short commands, wait for readiness with a deadline. Linux only (reads /proc), loopback only.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, type ExecFileException, execFile, spawn } from "node:child_process";
 import { closeSync, openSync, readdirSync, readFileSync } from "node:fs";
-import { open } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
+import { promisify } from "node:util";
 import { AbortPoll, poll, waitUntil } from "./poll.ts";
 
 /**
@@ -58,27 +59,17 @@ export function isAlive(ref: ProcessId | null | undefined): boolean {
   return ref.startTicks === null || stat.startTicks === ref.startTicks;
 }
 
-/** Any live (non-zombie) member of process group `pgid`. */
-function groupMembers(pgid: number): number[] {
-  const members: number[] = [];
-  let entries: string[];
-  try {
-    entries = readdirProc();
-  } catch {
-    return members;
-  }
-  for (const name of entries) {
+/** Live (non-zombie) processes whose /proc stat matches (synchronous: /proc is in memory). */
+function liveProcesses(match: (stat: ProcStat) => boolean): ProcessRef[] {
+  const found: ProcessRef[] = [];
+  for (const name of readdirSync("/proc")) {
     const pid = Number(name);
-    if (!Number.isInteger(pid)) continue;
-    const stat = procStat(pid);
-    if (stat && stat.pgrp === pgid && stat.state !== "Z" && stat.state !== "X") members.push(pid);
+    const stat = Number.isInteger(pid) ? procStat(pid) : null;
+    if (stat && stat.state !== "Z" && stat.state !== "X" && match(stat)) {
+      found.push({ pid, startTicks: stat.startTicks, group: false });
+    }
   }
-  return members;
-}
-
-function readdirProc(): string[] {
-  // Synchronous on purpose: /proc is in memory and callers poll it in a loop with sleeps.
-  return readdirSync("/proc");
+  return found;
 }
 
 function signal(pid: number, sig: NodeJS.Signals): void {
@@ -115,12 +106,13 @@ export async function stopProcess(
   // The PID now belongs to someone else: only a leftover group (same pgid, leader gone) is ours.
   const reused = stat !== null && !alive && stat.state !== "Z";
   const useGroup = ref.group && !reused;
-  if (!alive && !(useGroup && groupMembers(ref.pid).length > 0)) return;
+  const groupLeft = () => liveProcesses((s) => s.pgrp === ref.pid).length > 0;
+  if (!alive && !(useGroup && groupLeft())) return;
   const send = (sig: NodeJS.Signals) => {
     if (useGroup) signal(-ref.pid, sig);
     else signalProcess(ref, sig);
   };
-  const gone = () => !isAlive(ref) && (!useGroup || groupMembers(ref.pid).length === 0);
+  const gone = () => !isAlive(ref) && (!useGroup || !groupLeft());
   send(options.signal ?? "SIGTERM");
   if (await waitUntil(gone, options.graceMs ?? 5_000)) return;
   send("SIGKILL");
@@ -132,16 +124,7 @@ export async function stopProcess(
  * are found (each puts itself in a session of its own, out of the postmaster's process group).
  */
 export function childrenOf(pid: number): ProcessRef[] {
-  const children: ProcessRef[] = [];
-  for (const name of readdirProc()) {
-    const child = Number(name);
-    if (!Number.isInteger(child)) continue;
-    const stat = procStat(child);
-    if (stat && stat.ppid === pid && stat.state !== "Z" && stat.state !== "X") {
-      children.push({ pid: child, startTicks: stat.startTicks, group: false });
-    }
-  }
-  return children;
+  return liveProcesses((stat) => stat.ppid === pid);
 }
 
 /**
@@ -225,73 +208,45 @@ export function spawnDaemon(options: SpawnOptions): Daemon {
 
 /** Last `lines` lines of a log file, for error messages. */
 export async function tail(file: string, lines = 30): Promise<string> {
-  try {
-    const handle = await open(file, "r");
-    try {
-      const { size } = await handle.stat();
-      const length = Math.min(size, 16_384);
-      const buffer = Buffer.alloc(length);
-      await handle.read(buffer, 0, length, size - length);
-      return buffer.toString("utf8").split("\n").slice(-lines).join("\n");
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    return "(no log)";
-  }
-}
-
-export class CommandError extends Error {
-  constructor(
-    message: string,
-    readonly output: string,
-  ) {
-    super(`${message}\n${output}`.trim());
-  }
+  const text = await readFile(file, "utf8").catch(() => "(no log)");
+  return text.split("\n").slice(-lines).join("\n");
 }
 
 export interface RunOptions {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   timeoutMs?: number;
-  /** Written to the command's stdin (closed right after); default: no stdin. */
+  /** Written to the command's stdin (closed right after); default: an empty stdin. */
   input?: string;
 }
 
+const execFileAsync = promisify(execFile);
+
 /** Runs a command to completion; throws with its output when it fails or times out. */
-export function run(
+export async function run(
   command: string,
   args: readonly string[],
   options: RunOptions = {},
 ): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      cwd: options.cwd,
-      env: options.env ?? process.env,
-      stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
-    });
-    if (options.input !== undefined) child.stdin?.end(options.input);
-    const chunks: Buffer[] = [];
-    child.stdout?.on("data", (c: Buffer) => chunks.push(c));
-    child.stderr?.on("data", (c: Buffer) => chunks.push(c));
-    const timeoutMs = options.timeoutMs ?? 120_000;
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-    }, timeoutMs);
-    child.on("error", (error) => {
-      clearTimeout(timer);
-      reject(new CommandError(`could not run ${command}: ${error.message}`, ""));
-    });
-    child.on("close", (code, sig) => {
-      clearTimeout(timer);
-      const output = Buffer.concat(chunks).toString("utf8");
-      if (code === 0) resolve(output);
-      else {
-        const why = sig ? `killed by ${sig} (timeout ${timeoutMs} ms?)` : `exit code ${code}`;
-        reject(new CommandError(`${command} ${args.join(" ")} failed: ${why}`, output));
-      }
-    });
+  const timeout = options.timeoutMs ?? 120_000;
+  const pending = execFileAsync(command, args, {
+    cwd: options.cwd,
+    env: options.env ?? process.env,
+    timeout,
+    killSignal: "SIGKILL",
+    maxBuffer: 64 * 1024 * 1024,
   });
+  pending.child.stdin?.end(options.input ?? "");
+  try {
+    const { stdout, stderr } = await pending;
+    return stdout + stderr;
+  } catch (error) {
+    const e = error as ExecFileException & { stdout?: string; stderr?: string };
+    const why = e.killed ? `killed (timeout ${timeout} ms?)` : `exit code ${e.code}`;
+    throw new Error(
+      `${command} ${args.join(" ")} failed: ${why}\n${e.stdout ?? ""}${e.stderr ?? ""}`.trim(),
+    );
+  }
 }
 
 /**
