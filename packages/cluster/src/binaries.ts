@@ -131,22 +131,6 @@ function missingOf(found: Search, options: FindBinariesOptions): Missing[] {
   return missing;
 }
 
-/** apt-get, non-interactive, waiting up to 5 minutes for another apt/dpkg to release its lock. */
-function aptGet(args: readonly string[], timeoutMs: number): Promise<string> {
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  return run("apt-get", ["-o", "DPkg::Lock::Timeout=300", ...args], { env, timeoutMs });
-}
-
-/** `apt-get update` (refreshes the package lists). */
-export async function aptUpdate(): Promise<void> {
-  await aptGet(["update", "-qq"], 300_000);
-}
-
-/** `apt-get install -y <packages>`. */
-export async function aptInstall(packages: readonly string[]): Promise<void> {
-  await aptGet(["install", "-y", "-qq", ...packages], 600_000);
-}
-
 /** Root with apt-get (Debian/Ubuntu): missing programs may be installed. */
 export function canUseApt(): boolean {
   return process.getuid?.() === 0 && isExecutable("/usr/bin/apt-get");
@@ -154,17 +138,24 @@ export function canUseApt(): boolean {
 
 let aptUpdated = false;
 
-async function installMissing(
+/**
+ * `apt-get install -y <packages>`, after one `apt-get update` per process (a fresh machine may
+ * have no package lists), waiting up to 5 minutes for another apt/dpkg to release its lock.
+ */
+export async function aptInstall(
   packages: readonly string[],
   log: (line: string) => void,
 ): Promise<void> {
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  const aptGet = (args: string[], timeoutMs: number) =>
+    run("apt-get", ["-o", "DPkg::Lock::Timeout=300", ...args], { env, timeoutMs });
   if (!aptUpdated) {
     log("apt-get update");
-    await aptUpdate();
+    await aptGet(["update", "-qq"], 300_000);
     aptUpdated = true;
   }
   log(`apt-get install -y ${packages.join(" ")}`);
-  await aptInstall(packages);
+  await aptGet(["install", "-y", "-qq", ...packages], 600_000);
 }
 
 export async function findBinaries(options: FindBinariesOptions): Promise<Binaries> {
@@ -173,7 +164,7 @@ export async function findBinaries(options: FindBinariesOptions): Promise<Binari
   let missing = missingOf(found, options);
   const mayInstall = options.install !== false && options.binDirs === undefined && canUseApt();
   if (missing.length > 0 && mayInstall) {
-    await installMissing(
+    await aptInstall(
       missing.flatMap((m) => m.packages),
       log,
     );

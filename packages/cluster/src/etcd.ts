@@ -10,6 +10,7 @@ import type { Layout } from "./layout.ts";
 import { poll } from "./poll.ts";
 import {
   type Daemon,
+  flags,
   type ProcessRef,
   spawnDaemon,
   stopProcess,
@@ -23,36 +24,23 @@ export function etcdArgs(options: {
 }): string[] {
   const client = `http://127.0.0.1:${options.clientPort}`;
   const peer = `http://127.0.0.1:${options.peerPort}`;
-  return [
-    "--name",
-    "firstclick",
-    "--data-dir",
-    options.dataDir,
-    "--listen-client-urls",
-    client,
-    "--advertise-client-urls",
-    client,
-    "--listen-peer-urls",
-    peer,
-    "--initial-advertise-peer-urls",
-    peer,
-    "--initial-cluster",
-    `firstclick=${peer}`,
-    "--initial-cluster-state",
-    "new",
+  return flags({
+    name: "firstclick",
+    "data-dir": options.dataDir,
+    "listen-client-urls": client,
+    "advertise-client-urls": client,
+    "listen-peer-urls": peer,
+    "initial-advertise-peer-urls": peer,
+    "initial-cluster": `firstclick=${peer}`,
+    "initial-cluster-state": "new",
     // A token per cluster: two local clusters can never mistake each other's members.
-    "--initial-cluster-token",
-    `firstclick-${randomBytes(6).toString("hex")}`,
+    "initial-cluster-token": `firstclick-${randomBytes(6).toString("hex")}`,
     // One member elects itself after an election timeout: keep it short for a fast start.
-    "--heartbeat-interval",
-    "25",
-    "--election-timeout",
-    "250",
-    "--logger",
-    "zap",
-    "--log-level",
-    "warn",
-  ];
+    "heartbeat-interval": 25,
+    "election-timeout": 250,
+    logger: "zap",
+    "log-level": "warn",
+  });
 }
 
 /** What it takes to start one etcd member: the cluster's (from layout.json) or a scratch one. */

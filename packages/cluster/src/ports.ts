@@ -31,39 +31,27 @@ export interface PortLayout {
 }
 
 export function portLayout(basePort?: number): PortLayout {
-  if (basePort === undefined) {
-    return {
-      etcdClient: 2379,
-      etcdPeer: 2380,
-      edge: 8787,
-      origin: 8788,
-      redis: 6380,
-      edgeDirect: 8789,
-      pg: (k) => 54320 + checkedIndex(k),
-      gateway: (k) => 8800 + checkedIndex(k),
-      patroniApi: (k) => 8900 + checkedIndex(k),
-    };
-  }
-  if (!Number.isInteger(basePort) || basePort < 1024 || basePort + 40 + MAX_NODES > 65535) {
+  const b = basePort;
+  if (b !== undefined && (!Number.isInteger(b) || b < 1024 || b + 40 + MAX_NODES > 65535)) {
     throw new Error(
-      `basePort must be an integer between 1024 and ${65535 - 40 - MAX_NODES}, got ${basePort}`,
+      `basePort must be an integer between 1024 and ${65535 - 40 - MAX_NODES}, got ${b}`,
     );
   }
+  // The development port without a base port, base + offset with one.
+  const at = (devPort: number, offset: number) => (b === undefined ? devPort : b + offset);
   return {
-    etcdClient: basePort,
-    etcdPeer: basePort + 1,
-    edge: basePort + 2,
-    origin: basePort + 3,
-    redis: basePort + 4,
-    edgeDirect: basePort + 5,
-    pg: (k) => basePort + 10 + checkedIndex(k),
-    gateway: (k) => basePort + 40 + checkedIndex(k),
+    etcdClient: at(2379, 0),
+    etcdPeer: at(2380, 1),
+    edge: at(8787, 2),
+    origin: at(8788, 3),
+    redis: at(6380, 4),
+    edgeDirect: at(8789, 5),
+    pg: (k) => at(54320, 10) + checkedIndex(k),
+    gateway: (k) => at(8800, 40) + checkedIndex(k),
     patroniApi: (k) => {
-      const port = basePort + 70 + checkedIndex(k);
+      const port = at(8900, 70) + checkedIndex(k);
       if (port > 65_535) {
-        throw new Error(
-          `base port ${basePort} leaves no room for the Patroni REST ports (${port})`,
-        );
+        throw new Error(`base port ${b} leaves no room for the Patroni REST ports (${port})`);
       }
       return port;
     },

@@ -146,6 +146,11 @@ export async function killTree(ref: ProcessRef): Promise<void> {
   }
 }
 
+/** `{ flag: value }` → `["--flag", "value", …]`: how etcd and redis-server take their options. */
+export function flags(options: Record<string, string | number>): string[] {
+  return Object.entries(options).flatMap(([flag, value]) => [`--${flag}`, String(value)]);
+}
+
 export interface Daemon {
   ref: ProcessRef;
   child: ChildProcess;

@@ -3,25 +3,19 @@
  */
 import { connect } from "node:net";
 import type { ServiceLayout } from "./layout.ts";
-import { type Daemon, spawnDaemon, waitForDaemon } from "./processes.ts";
+import { type Daemon, flags, spawnDaemon, waitForDaemon } from "./processes.ts";
 
 export function spawnRedis(binary: string, service: ServiceLayout, dir: string): Daemon {
   return spawnDaemon({
     command: binary,
-    args: [
-      "--port",
-      String(service.port),
-      "--bind",
-      "127.0.0.1",
-      "--save",
-      "",
-      "--appendonly",
-      "no",
-      "--daemonize",
-      "no",
-      "--dir",
+    args: flags({
+      port: service.port,
+      bind: "127.0.0.1",
+      save: "",
+      appendonly: "no",
+      daemonize: "no",
       dir,
-    ],
+    }),
     cwd: dir,
     logFile: service.log,
   });

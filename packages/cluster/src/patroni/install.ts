@@ -2,7 +2,7 @@
  * Finds Debian's `patroni` and `patronictl` and, when missing and we are root with apt-get,
  * installs the `patroni` package (about 10 s here). Otherwise one clear error says what to do.
  */
-import { aptInstall, aptUpdate, canUseApt, findIn, pathDirs } from "../binaries.ts";
+import { aptInstall, canUseApt, findIn, pathDirs } from "../binaries.ts";
 
 export interface PatroniBinaries {
   patroni: string;
@@ -24,18 +24,6 @@ function search(binDirs?: readonly string[]): PatroniBinaries | null {
   return patroni && patronictl ? { patroni, patronictl } : null;
 }
 
-async function installPackage(log: (line: string) => void): Promise<void> {
-  log("apt-get install -y patroni");
-  try {
-    await aptInstall(["patroni"]);
-  } catch {
-    // A fresh machine may have no package lists yet: refresh them once and try again.
-    log("apt-get update");
-    await aptUpdate();
-    await aptInstall(["patroni"]);
-  }
-}
-
 export async function installPatroni(
   options: InstallPatroniOptions = {},
 ): Promise<PatroniBinaries> {
@@ -43,7 +31,7 @@ export async function installPatroni(
   if (found) return found;
   const mayInstall = options.install !== false && options.binDirs === undefined && canUseApt();
   if (mayInstall) {
-    await installPackage(options.log ?? (() => {}));
+    await aptInstall(["patroni"], options.log ?? (() => {}));
     const installed = search();
     if (installed) return installed;
   }
