@@ -3,29 +3,15 @@
  * Keys, JSON shapes and validation are core's (docs/architecture.md, "Topology in etcd").
  */
 import {
-  etcdKey,
   etcdValuesFor,
-  snapshotFromEtcd,
   type TopologyNode,
   type TopologyShard,
   type TopologySnapshot,
 } from "@firstclick/core";
-import { type EtcdEntry, valuesOf } from "./etcd.ts";
 import type { Layout, NodeLayout } from "./layout.ts";
 
 export { DEFAULT_VNODES } from "@firstclick/core";
 export type { TopologySnapshot };
-export const etcdKeys = etcdKey;
-
-/**
- * `<prefix>shards/<id>/history`: the shard primary's past timelines, `[{timeline, switchLsn}]`
- * oldest first (the current timeline is the last one's + 1; `[]` or no key: timeline 1). Kept
- * for issue 12; written by the manual mode's `up` (`[]`) and `promote`.
- */
-export function historyKey(prefix: string, shard: string): string {
-  return `${prefix.endsWith("/") ? prefix : `${prefix}/`}shards/${shard}/history`;
-}
-
 export function topologyNode(node: NodeLayout): TopologyNode {
   return {
     id: node.id,
@@ -58,13 +44,4 @@ export function topologyValues(layout: Layout): Record<string, string> {
     },
     layout.etcdPrefix,
   );
-}
-
-/** Validated read (core's schema): throws TopologyError when etcd holds something wrong. */
-export function readTopology(
-  entries: ReadonlyMap<string, EtcdEntry>,
-  revision: number,
-  prefix: string,
-): TopologySnapshot {
-  return snapshotFromEtcd(valuesOf(entries), revision, prefix);
 }

@@ -6,6 +6,7 @@
  */
 import { chown, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { patroniScopePrefix } from "@firstclick/core";
 import { deletePrefix } from "../etcd.ts";
 import { checkPortsFree, portAnswers } from "../ports.ts";
 import { makePgDir, postgresOwner } from "../postgres/process.ts";
@@ -54,11 +55,6 @@ export interface StartPatroniShardOptions extends Partial<PatroniTimings> {
   timeoutMs?: number;
   record?: RecordShard;
   log?: (line: string) => void;
-}
-
-/** `/firstclick/patroni/` + `s0` → `/firstclick/patroni/s0/`, as Patroni builds its paths. */
-export function scopePrefix(namespace: string, scope: string): string {
-  return `/${namespace}/${scope}/`.replace(/\/+/g, "/");
 }
 
 function newShard(options: StartPatroniShardOptions, binaries: PatroniBinaries): PatroniShard {
@@ -154,7 +150,7 @@ export async function startPatroniShard(options: StartPatroniShardOptions): Prom
   try {
     const first = shard.members[0];
     if (first && initialized.every((i) => !i)) {
-      const stale = scopePrefix(options.namespace, shard.scope);
+      const stale = patroniScopePrefix(options.namespace, shard.scope);
       const cleared = await deletePrefix(shard.etcdUrls[0] ?? "", stale);
       if (cleared > 0) log(`cleared ${cleared} stale etcd keys of scope ${shard.scope}`);
       log(`bootstrapping scope ${shard.scope} on ${first.name}`);

@@ -5,8 +5,9 @@
  */
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { etcdKey, snapshotFromEtcd, type TopologySnapshot } from "@firstclick/core";
 import { migratePrimary } from "@firstclick/db/migrate";
-import { readPrefix, withEtcd } from "../etcd.ts";
+import { readPrefix, valuesOf, withEtcd } from "../etcd.ts";
 import { type Layout, nodeOf, primaryOf, replicasOf } from "../layout.ts";
 import type { SwitchoverResult } from "../patroni/settle.ts";
 import { poll, settleAll } from "../poll.ts";
@@ -24,22 +25,9 @@ import {
   type TimelineEntry,
   waitForReplay,
 } from "../postgres/replication.ts";
-import type { PgContext } from "../postgres/sql.ts";
 import { isAlive, killTree } from "../processes.ts";
-import {
-  etcdKeys,
-  historyKey,
-  readTopology,
-  shardIds,
-  shardTopology,
-  type TopologySnapshot,
-  topologyValues,
-} from "../topology.ts";
+import { shardIds, shardTopology, topologyValues } from "../topology.ts";
 import type { ShardHost, ShardManager } from "./manager.ts";
-
-export function pgContext(layout: Layout): PgContext {
-  return { binaries: layout.binaries, durability: layout.durability };
-}
 
 /** Kills postmasters a crashed run started but did not record (found from their data dirs). */
 export async function stopLeftoverPostmasters(
@@ -77,7 +65,7 @@ export class ManualShards implements ShardManager {
 
   async prepare(): Promise<void> {
     // Made once per machine, then copied for every node: started now, awaited by every shard.
-    this.template = pgTemplate(pgContext(this.layout), this.cacheDir);
+    this.template = pgTemplate(this.layout, this.cacheDir);
     // Awaited by every shard; this keeps a failure from being reported as unhandled meanwhile.
     this.template.catch(() => {});
   }
@@ -89,7 +77,7 @@ export class ManualShards implements ShardManager {
   async startShard(shard: string): Promise<void> {
     if (!this.template) throw new Error("prepare() makes the PostgreSQL template first");
     const template = await this.template;
-    const pg = pgContext(this.layout);
+    const pg = this.layout;
     const primary = primaryOf(this.layout, shard);
     const replicas = replicasOf(this.layout, shard);
     let t = Date.now();
@@ -125,12 +113,12 @@ export class ManualShards implements ShardManager {
   async writeTopology(): Promise<void> {
     const prefix = this.layout.etcdPrefix;
     const values = topologyValues(this.layout);
-    for (const shard of shardIds(this.layout)) values[historyKey(prefix, shard)] = "[]";
+    for (const shard of shardIds(this.layout)) values[etcdKey.history(prefix, shard)] = "[]";
     await withEtcd(this.layout, async (client) => {
       await client.delete().prefix(prefix).exec();
       await client
         // Always true (a missing key compares as revision 0): the compare only opens the txn.
-        .if(etcdKeys.ring(prefix), "Mod", ">", -1)
+        .if(etcdKey.ring(prefix), "Mod", ">", -1)
         .then(...Object.entries(values).map(([k, v]) => client.put(k).value(v)))
         .commit();
     });
@@ -138,7 +126,7 @@ export class ManualShards implements ShardManager {
 
   async topology(): Promise<TopologySnapshot> {
     const { revision, entries } = await readPrefix(this.layout, this.layout.etcdPrefix);
-    return readTopology(entries, revision, this.layout.etcdPrefix);
+    return snapshotFromEtcd(valuesOf(entries), revision, this.layout.etcdPrefix);
   }
 
   async status(): Promise<null> {
@@ -162,7 +150,7 @@ export class ManualShards implements ShardManager {
       );
     }
     if (!isAlive(node.pg.process)) {
-      node.pg.process = await startNode(pgContext(this.layout), node);
+      node.pg.process = await startNode(this.layout, node);
       await this.host.save();
     }
     if (node.gateway && !isAlive(node.gateway.process)) await this.host.startGateway(node);
@@ -183,7 +171,7 @@ export class ManualShards implements ShardManager {
     const oldPrimary = primaryOf(this.layout, shard);
     if (isAlive(oldPrimary.pg.process)) {
       this.host.log(`stopping the old primary ${oldPrimary.id} before promoting ${id}`);
-      await stopNode(pgContext(this.layout), oldPrimary);
+      await stopNode(this.layout, oldPrimary);
       oldPrimary.pg.process = null;
     }
     await promoteNode(node);
@@ -215,7 +203,7 @@ export class ManualShards implements ShardManager {
       );
     }
     const primary = primaryOf(this.layout, node.shard);
-    const pg = pgContext(this.layout);
+    const pg = this.layout;
     if (node.pg.process) {
       await stopNode(pg, node);
       node.pg.process = null;
@@ -242,7 +230,7 @@ export class ManualShards implements ShardManager {
   }
 
   async stop(): Promise<void> {
-    const pg = pgContext(this.layout);
+    const pg = this.layout;
     await settleAll(
       this.layout.nodes.map(async (node) => {
         await stopNode(pg, node);
@@ -260,13 +248,13 @@ export class ManualShards implements ShardManager {
     history?: readonly TimelineEntry[],
   ): Promise<{ revision: number }> {
     const prefix = this.layout.etcdPrefix;
-    const primaryKey = etcdKeys.primary(prefix, shard);
+    const primaryKey = etcdKey.primary(prefix, shard);
     const t = shardTopology(this.layout, shard);
     const writes = new Map([
       [primaryKey, JSON.stringify(t.primary)],
-      [etcdKeys.replicas(prefix, shard), JSON.stringify(t.replicas)],
+      [etcdKey.replicas(prefix, shard), JSON.stringify(t.replicas)],
     ]);
-    if (history) writes.set(historyKey(prefix, shard), JSON.stringify(history));
+    if (history) writes.set(etcdKey.history(prefix, shard), JSON.stringify(history));
     const { entries } = await readPrefix(this.layout, `${prefix}shards/${shard}/`);
     const unchanged = (key: string) => entries.get(key)?.modRevision ?? 0;
     const result = await withEtcd(this.layout, (client) => {
