@@ -8,9 +8,10 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appPresent } from "./apps.ts";
 import { type Cluster, repoRoot } from "./cluster.ts";
+import { processRefsIn } from "./layout.ts";
 import { poll } from "./poll.ts";
 import { checkPortFree } from "./ports.ts";
-import { isAlive, type ProcessRef } from "./processes.ts";
+import { isAlive } from "./processes.ts";
 import { up } from "./up.ts";
 
 const BASE_PORT = 21400;
@@ -125,12 +126,7 @@ describe("up with the apps", () => {
 
   it("down stops the apps too and frees every port", async () => {
     const l = cluster.layout;
-    const refs = [
-      l.etcd.process,
-      l.apps.origin?.process ?? null,
-      l.apps.edge?.process ?? null,
-      ...l.nodes.flatMap((n) => [n.pg.process, n.gateway?.process ?? null]),
-    ].filter((r): r is ProcessRef => r !== null);
+    const refs = await processRefsIn(cluster.stateDir);
     await cluster.down();
     expect(refs.filter(isAlive)).toEqual([]);
     const ports = [BASE_PORT, BASE_PORT + 2, BASE_PORT + 3];

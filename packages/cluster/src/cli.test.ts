@@ -6,14 +6,24 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { attach, repoRoot } from "./cluster.ts";
-import { readLayout } from "./layout.ts";
+import { processRefsIn, readLayout } from "./layout.ts";
 import { poll } from "./poll.ts";
 import { checkPortFree } from "./ports.ts";
-import { isAlive, type ProcessRef } from "./processes.ts";
+import { isAlive } from "./processes.ts";
 
 const BASE_PORT = 21300;
 const stateDir = join(repoRoot(), ".firstclick", "cluster-test-cli");
 const cliPath = join(import.meta.dirname, "cli.ts");
+const UP = [
+  "up",
+  "--base-port",
+  String(BASE_PORT),
+  "--shards",
+  "1",
+  "--replicas",
+  "1",
+  "--no-apps",
+];
 
 interface Result {
   code: number | null;
@@ -44,30 +54,13 @@ function cli(...args: string[]): Promise<Result> {
   });
 }
 
-async function allProcesses(): Promise<ProcessRef[]> {
-  const layout = await readLayout(stateDir);
-  if (!layout) return [];
-  return [layout.etcd.process, ...layout.nodes.map((n) => n.pg.process)].filter(
-    (r): r is ProcessRef => r !== null,
-  );
-}
-
 afterAll(async () => {
   if (await readLayout(stateDir)) await (await attach(stateDir)).down();
 });
 
 describe("cli", () => {
   it("up (background), status, kill, promote, down", async () => {
-    const started = await cli(
-      "up",
-      "--base-port",
-      String(BASE_PORT),
-      "--shards",
-      "1",
-      "--replicas",
-      "1",
-      "--no-apps",
-    );
+    const started = await cli(...UP);
     expect(started.stderr).toMatch(/cluster ready in/);
     expect(started.code).toBe(0);
     expect(started.stdout).toContain(`etcd     http://127.0.0.1:${BASE_PORT}`);
@@ -75,7 +68,7 @@ describe("cli", () => {
       `postgres://firstclick@127.0.0.1:${BASE_PORT + 10}/firstclick`,
     );
     // The CLI has exited; the cluster keeps running in the background.
-    const processes = await allProcesses();
+    const processes = await processRefsIn(stateDir);
     expect(processes).toHaveLength(3);
     expect(processes.every(isAlive)).toBe(true);
 
@@ -108,17 +101,7 @@ describe("cli", () => {
   });
 
   it("up --serve stays in the foreground and SIGTERM stops everything within 10 s", async () => {
-    const child = cliProcess([
-      "up",
-      "--serve",
-      "--base-port",
-      String(BASE_PORT),
-      "--shards",
-      "1",
-      "--replicas",
-      "1",
-      "--no-apps",
-    ]);
+    const child = cliProcess([...UP, "--serve"]);
     let stdout = "";
     child.stdout?.on("data", (d: Buffer) => {
       stdout += d.toString("utf8");
@@ -128,7 +111,7 @@ describe("cli", () => {
       timeoutMs: 60_000,
       what: "`up --serve` to print serving",
     });
-    const processes = await allProcesses();
+    const processes = await processRefsIn(stateDir);
     expect(processes).toHaveLength(3);
     expect(processes.every(isAlive)).toBe(true);
     const t = Date.now();

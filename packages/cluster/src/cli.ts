@@ -6,7 +6,8 @@
  */
 import { parseArgs } from "node:util";
 import { attach, type Cluster, type ClusterStatus } from "./cluster.ts";
-import { isAlive, type ProcessRef } from "./processes.ts";
+import { layoutServices } from "./plan.ts";
+import { isAlive } from "./processes.ts";
 import { formatPatroniStatus, HA_ENV, type HaMode } from "./shards/patroni.ts";
 import { deleteTrash } from "./state-dir.ts";
 import { type UpOptions, up } from "./up.ts";
@@ -98,24 +99,19 @@ function printUrls(cluster: Cluster): void {
   console.log(`logs     ${l.stateDir}/logs`);
 }
 
-function requireNode(positionals: string[], verb: string): string {
-  const node = positionals[1];
-  if (!node) throw new UsageError(`${verb} needs a node id, e.g. \`${verb} s0n1\``);
-  return node;
-}
-
 class UsageError extends Error {}
 
-const NODE_VERBS = new Set([
-  "pause-replay",
-  "resume-replay",
-  "kill",
-  "restart-node",
-  "promote",
-  "rejoin",
-]);
+/** The verbs that act on one node: `<verb> <node>`, and what they print. */
+const NODE_VERBS: Record<string, (cluster: Cluster, node: string) => Promise<string | null>> = {
+  "pause-replay": (c, n) => c.pauseReplay(n).then(() => null),
+  "resume-replay": (c, n) => c.resumeReplay(n).then(() => null),
+  kill: (c, n) => c.kill(n).then(() => null),
+  "restart-node": (c, n) => c.restartNode(n).then(() => null),
+  promote: (c, n) => c.promote(n).then((r) => `promoted; etcd revision ${r.revision}`),
+  rejoin: (c, n) => c.rejoin(n).then((r) => `rejoined; etcd revision ${r.revision}`),
+};
 const VERBS = new Set([
-  ...NODE_VERBS,
+  ...Object.keys(NODE_VERBS),
   "down",
   "status",
   "stop-etcd",
@@ -163,7 +159,8 @@ async function serve(cluster: Cluster): Promise<void> {
       // Other terminals may kill/promote/rejoin: pick up their layout changes first.
       cluster.reload().then(
         () => {
-          for (const { name, ref } of watchedProcesses(cluster)) {
+          for (const { what: name, process: ref } of layoutServices(cluster.layout)) {
+            if (ref === undefined) continue;
             const alive = isAlive(ref);
             if (!alive && !reported.has(name)) {
               reported.add(name);
@@ -192,19 +189,6 @@ async function serve(cluster: Cluster): Promise<void> {
     process.on("SIGTERM", () => stop("SIGTERM"));
     process.on("SIGHUP", () => stop("SIGHUP"));
   });
-}
-
-function watchedProcesses(cluster: Cluster): { name: string; ref: ProcessRef | null }[] {
-  const l = cluster.layout;
-  const list = [{ name: "etcd", ref: l.etcd.process }];
-  for (const n of l.nodes) {
-    list.push({ name: `PostgreSQL ${n.id}`, ref: n.pg.process });
-    if (n.gateway) list.push({ name: `gateway ${n.id}`, ref: n.gateway.process });
-  }
-  if (l.apps.origin) list.push({ name: "origin", ref: l.apps.origin.process });
-  if (l.apps.edge) list.push({ name: "edge", ref: l.apps.edge.process });
-  if (l.redis) list.push({ name: "redis", ref: l.redis.process });
-  return list;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -262,8 +246,15 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (!VERBS.has(verb)) throw new UsageError(`unknown verb ${verb}`);
-  if (NODE_VERBS.has(verb)) requireNode(positionals, verb);
+  const nodeVerb = NODE_VERBS[verb];
+  const node = positionals[1];
+  if (nodeVerb && !node) throw new UsageError(`${verb} needs a node id, e.g. \`${verb} s0n1\``);
   const cluster = await attach(stateDir, { log });
+  if (nodeVerb && node) {
+    const output = await nodeVerb(cluster, node);
+    if (output) console.log(output);
+    return 0;
+  }
   switch (verb) {
     case "down":
       await cluster.down();
@@ -272,28 +263,6 @@ async function main(argv: string[]): Promise<number> {
     case "status": {
       const status = await cluster.status();
       console.log(values.json ? JSON.stringify(status, null, 2) : formatStatus(status));
-      return 0;
-    }
-    case "pause-replay":
-      await cluster.pauseReplay(requireNode(positionals, verb));
-      return 0;
-    case "resume-replay":
-      await cluster.resumeReplay(requireNode(positionals, verb));
-      return 0;
-    case "kill":
-      await cluster.kill(requireNode(positionals, verb));
-      return 0;
-    case "restart-node":
-      await cluster.restartNode(requireNode(positionals, verb));
-      return 0;
-    case "promote": {
-      const { revision } = await cluster.promote(requireNode(positionals, verb));
-      console.log(`promoted; etcd revision ${revision}`);
-      return 0;
-    }
-    case "rejoin": {
-      const { revision } = await cluster.rejoin(requireNode(positionals, verb));
-      console.log(`rejoined; etcd revision ${revision}`);
       return 0;
     }
     case "stop-etcd":

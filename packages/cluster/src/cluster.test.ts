@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Cluster, repoRoot } from "./cluster.ts";
 import { readPrefix } from "./etcd.ts";
+import { processRefsIn } from "./layout.ts";
 import { poll } from "./poll.ts";
 import { checkPortFree } from "./ports.ts";
 import { withSql } from "./postgres/sql.ts";
@@ -203,10 +204,7 @@ describe("a 2 × (1 + 1) cluster", () => {
   });
 
   it("down leaves no process and no listening port behind", async () => {
-    const layout = cluster.layout;
-    const refs = [layout.etcd.process, ...layout.nodes.map((n) => n.pg.process)].filter(
-      (r): r is ProcessRef => r !== null,
-    );
+    const refs = await processRefsIn(cluster.stateDir);
     expect(refs).toHaveLength(5);
     expect(refs.every(isAlive)).toBe(true);
     await cluster.down();

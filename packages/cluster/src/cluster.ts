@@ -22,7 +22,7 @@ import {
   writeLayout,
 } from "./layout.ts";
 import type { SwitchoverResult } from "./patroni/settle.ts";
-import { layoutPorts, service, strategyNeedsRedis } from "./plan.ts";
+import { layoutServices, service, strategyNeedsRedis } from "./plan.ts";
 import { poll, settleAll } from "./poll.ts";
 import { checkPortFree, checkPortsFree } from "./ports.ts";
 import { isInRecovery } from "./postgres/health.ts";
@@ -359,7 +359,7 @@ export class Cluster implements ShardHost {
     // A listening socket can outlive its process by a moment while the kernel tears it down.
     await poll(
       async () => {
-        await checkPortsFree([...layoutPorts(layout), ...this.shards.extraPorts()]);
+        await checkPortsFree([...layoutServices(layout), ...this.shards.extraPorts()]);
         return true;
       },
       { timeoutMs: 5_000, what: "the cluster's ports to be free" },

@@ -6,8 +6,8 @@ import { existsSync } from "node:fs";
 import { readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
+import { HA_MODES, PatroniLayoutSchema } from "./patroni/schema.ts";
 import type { ProcessRef } from "./processes.ts";
-import { HA_MODES, PatroniLayoutSchema } from "./shards/patroni-layout.ts";
 
 export const LAYOUT_FILE = "layout.json";
 

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { attach, type Cluster, repoRoot } from "./cluster.ts";
-import { readLayout } from "./layout.ts";
+import { processRefsIn, readLayout } from "./layout.ts";
 import { poll } from "./poll.ts";
 import { checkPortFree } from "./ports.ts";
 import { withSql } from "./postgres/sql.ts";
@@ -40,13 +40,6 @@ function redisPing(port: number): Promise<string> {
   });
 }
 
-function processesOf(cluster: Cluster): ProcessRef[] {
-  const l = cluster.layout;
-  return [l.etcd.process, l.redis?.process ?? null, ...l.nodes.map((n) => n.pg.process)].filter(
-    (r): r is ProcessRef => r !== null,
-  );
-}
-
 afterAll(async () => {
   // Whatever the state dir still records (a failed test may have left a cluster running).
   if (await readLayout(stateDir)) await (await attach(stateDir)).down();
@@ -55,13 +48,13 @@ afterAll(async () => {
 describe("up", () => {
   it("twice in a row: the second stops the first and starts a fresh cluster", async () => {
     const first = await start();
-    const firstProcesses = processesOf(first);
+    const firstProcesses = await processRefsIn(stateDir);
     await withSql(first.node("s0n0").pg.port, async (sql) => {
       await sql`INSERT INTO links (code, target, edit_token_hash) VALUES ('first1', 'https://a.example', 't')`;
     });
     const second = await start();
     expect(firstProcesses.filter(isAlive)).toEqual([]);
-    expect(processesOf(second).every(isAlive)).toBe(true);
+    expect((await processRefsIn(stateDir)).every(isAlive)).toBe(true);
     // Fresh data: the first cluster's row is gone, the schema is there.
     const rows = await withSql(second.node("s0n0").pg.port, (sql) => sql`SELECT code FROM links`);
     expect(rows).toHaveLength(0);
@@ -77,7 +70,7 @@ describe("up", () => {
 
   it("cleans up after a crashed run (some processes SIGKILLed, layout left behind)", async () => {
     const crashed = await start();
-    const refs = processesOf(crashed);
+    const refs = await processRefsIn(stateDir);
     const etcd = crashed.layout.etcd.process as ProcessRef;
     const primary = crashed.node("s0n0").pg.process as ProcessRef;
     // The owner "crashed": etcd and the primary's postmaster die hard (stale postmaster.pid),
@@ -86,7 +79,7 @@ describe("up", () => {
     process.kill(primary.pid, "SIGKILL");
     const fresh = await start();
     expect(refs.filter(isAlive)).toEqual([]);
-    expect(processesOf(fresh).every(isAlive)).toBe(true);
+    expect((await processRefsIn(stateDir)).every(isAlive)).toBe(true);
     expect((await fresh.topology()).shards.s0?.primary?.id).toBe("s0n0");
   });
 

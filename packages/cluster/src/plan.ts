@@ -11,6 +11,7 @@ import { etcdArgs } from "./etcd.ts";
 import type { AppEnv, Layout, NodeLayout, ServiceLayout } from "./layout.ts";
 import { type NamedPort, nodeId, nodeIndex, portLayout, shardId } from "./ports.ts";
 import { type Durability, databaseUrl } from "./postgres/sql.ts";
+import type { ProcessRef } from "./processes.ts";
 import type { HaMode, PatroniUpOptions } from "./shards/patroni.ts";
 import { DEFAULT_VNODES } from "./topology.ts";
 
@@ -196,21 +197,30 @@ export function planLayout(
   };
 }
 
-/** Every port a layout uses (besides the shard manager's own), for the "port in use" checks. */
-export function layoutPorts(layout: Layout): NamedPort[] {
-  const ports = [
-    { port: layout.etcd.clientPort, what: "etcd client" },
-    { port: layout.etcd.peerPort, what: "etcd peer" },
+/** A port of the layout, and the process that listens there (none for a second port). */
+export interface LayoutService extends NamedPort {
+  process?: ProcessRef | null;
+}
+
+/**
+ * Every port a layout uses (besides the shard manager's own) with its process: the "port in
+ * use" checks and the watch of `up --serve`.
+ */
+export function layoutServices(layout: Layout): LayoutService[] {
+  const { etcd, apps, redis } = layout;
+  const list: LayoutService[] = [
+    { port: etcd.clientPort, what: "etcd", process: etcd.process },
+    { port: etcd.peerPort, what: "etcd peer" },
   ];
-  for (const node of layout.nodes) {
-    ports.push({ port: node.pg.port, what: `PostgreSQL ${node.id}` });
-    if (node.gateway) ports.push({ port: node.gateway.port, what: `gateway ${node.id}` });
+  for (const n of layout.nodes) {
+    list.push({ port: n.pg.port, what: `PostgreSQL ${n.id}`, process: n.pg.process });
+    if (n.gateway) list.push({ ...n.gateway, what: `gateway ${n.id}` });
   }
-  if (layout.apps.origin) ports.push({ port: layout.apps.origin.port, what: "origin" });
-  if (layout.apps.edge) {
-    ports.push({ port: layout.apps.edge.port, what: "edge" });
-    ports.push({ port: layout.ports.edgeDirect, what: "edge direct socket" });
+  if (apps.origin) list.push({ ...apps.origin, what: "origin" });
+  if (apps.edge) {
+    list.push({ ...apps.edge, what: "edge" });
+    list.push({ port: layout.ports.edgeDirect, what: "edge direct socket" });
   }
-  if (layout.redis) ports.push({ port: layout.redis.port, what: "redis" });
-  return ports;
+  if (redis) list.push({ ...redis, what: "redis" });
+  return list;
 }

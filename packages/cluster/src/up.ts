@@ -10,7 +10,7 @@ import { Cluster } from "./cluster.ts";
 import { type Layout, processRefsIn, readLayout } from "./layout.ts";
 import {
   checkUpOptions,
-  layoutPorts,
+  layoutServices,
   planLayout,
   strategyNeedsRedis,
   type UpOptions,
@@ -72,7 +72,7 @@ export async function up(options: UpOptions = {}): Promise<Cluster> {
   });
   const layout = planLayout(options, { stateDir, repoRoot: repoRoot(), binaries });
   const cluster = Cluster.fromLayout(layout, log, options.patroni);
-  await checkPortsFree([...layoutPorts(layout), ...cluster.shards.extraPorts()]);
+  await checkPortsFree([...layoutServices(layout), ...cluster.shards.extraPorts()]);
   await cluster.shards.prepare({ install: options.install });
   await makePgDir(join(stateDir, "logs"));
   await makePgDir(join(stateDir, "pg"));

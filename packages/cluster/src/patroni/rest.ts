@@ -22,15 +22,10 @@ const ClusterSchema = z.object({
       name: z.string(),
       role: z.string(),
       state: z.string(),
-      api_url: z.string().optional(),
-      host: z.string().optional(),
-      port: z.number().optional(),
       timeline: z.number().optional(),
       lag: z.union([z.number(), z.string()]).optional(),
-      tags: z.record(z.string(), z.unknown()).optional(),
     }),
   ),
-  pause: z.boolean().optional(),
 });
 export type ClusterView = z.output<typeof ClusterSchema>;
 

@@ -1,6 +1,6 @@
 /**
- * A Patroni scope as layout.json records it, so a CLI verb in another process can act on its
- * members. No imports but zod: layout.json's schema uses it.
+ * Patroni mode in layout.json: each shard's scope and its members, so a CLI verb in another
+ * process can act on them. No imports but zod: layout.json's schema uses it.
  */
 import { z } from "zod";
 
@@ -35,3 +35,20 @@ export const PatroniShardSchema = z.object({
 
 export type PatroniMember = z.infer<typeof PatroniMemberSchema>;
 export type PatroniShard = z.infer<typeof PatroniShardSchema>;
+
+export const HA_MODES = ["manual", "patroni"] as const;
+export type HaMode = (typeof HA_MODES)[number];
+
+/** layout.json in Patroni mode (`up --ha patroni`): every shard's scope, once it was started. */
+export const PatroniLayoutSchema = z.object({
+  /** Patroni's etcd namespace: `<etcdPrefix>patroni/`; scope `<shard id>` under it. */
+  namespace: z.string(),
+  timings: TimingsSchema,
+  /** On with `durability: remote_apply`: Patroni keeps a synchronous standby. */
+  synchronousMode: z.boolean(),
+  binaries: z.object({ patroni: z.string(), patronictl: z.string() }),
+  /** Shard id → its scope's handle (absent until that shard was started). */
+  shards: z.record(z.string(), PatroniShardSchema),
+});
+
+export type PatroniLayout = z.infer<typeof PatroniLayoutSchema>;

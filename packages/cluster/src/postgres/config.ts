@@ -100,8 +100,10 @@ export async function writeStandbyConfig(node: NodeLayout, primary: NodeLayout):
   await chownToPostgres(signal);
 }
 
-/** Bump when the initdb arguments below change: old templates are then ignored. */
+/** Bump when the initdb arguments change: old templates are then ignored. */
 const TEMPLATE_VERSION = "v3";
+const INITDB_FLAGS =
+  "--auth=trust --no-sync --no-instructions --encoding=UTF8 --no-locale --wal-segsize=1";
 
 /**
  * A freshly initdb'd, cleanly shut down data dir, made once per PostgreSQL installation and kept
@@ -120,20 +122,9 @@ export async function pgTemplate(ctx: PgContext, cacheDir: string): Promise<stri
   await pgRun(
     ctx,
     "initdb",
-    [
-      "-D",
-      tmp,
-      "-U",
-      PG_USER,
-      "--auth=trust",
-      "--no-sync",
-      "--no-instructions",
-      "--encoding=UTF8",
-      "--no-locale",
-      // 1 MB WAL segments instead of 16: a smaller template to copy (24 MB instead of 39 MB per
-      // node) and smaller files to create as WAL grows. Local clusters write little WAL.
-      "--wal-segsize=1",
-    ],
+    // 1 MB WAL segments instead of 16: a smaller template to copy (24 MB instead of 39 MB per
+    // node) and smaller files to create as WAL grows. Local clusters write little WAL.
+    ["-D", tmp, "-U", PG_USER, ...INITDB_FLAGS.split(" ")],
     { cwd: cacheDir },
   );
   // The `firstclick` database is part of the template: a CREATE DATABASE at every `up` would

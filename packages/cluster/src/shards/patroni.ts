@@ -19,7 +19,7 @@ import { deletePrefix, readPrefix, valuesOf, withEtcd } from "../etcd.ts";
 import { type Layout, nodeOf } from "../layout.ts";
 import { checkTimings, DEFAULT_PATRONI_TIMINGS, type PatroniTimings } from "../patroni/config.ts";
 import { installPatroni } from "../patroni/install.ts";
-import type { PatroniShard } from "../patroni/schema.ts";
+import type { PatroniLayout, PatroniShard } from "../patroni/schema.ts";
 import {
   type PatroniStatus,
   patroniStatus,
@@ -38,9 +38,8 @@ import { type NamedPort, portLayout } from "../ports.ts";
 import { isAlive, type ProcessRef } from "../processes.ts";
 import { shardIds } from "../topology.ts";
 import type { ShardHost, ShardManager, ShardPatroniStatus } from "./manager.ts";
-import type { PatroniLayout } from "./patroni-layout.ts";
 
-export type { HaMode } from "./patroni-layout.ts";
+export type { HaMode } from "../patroni/schema.ts";
 
 /** Patroni's settings for `up --ha patroni` (defaults: the patroni module's measured ones). */
 export type PatroniUpOptions = Partial<PatroniTimings>;
