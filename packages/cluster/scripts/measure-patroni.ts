@@ -5,7 +5,7 @@
  */
 import { rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import postgres from "postgres";
+import type postgres from "postgres";
 import { readPrefix, startScratchEtcd, valuesOf } from "../src/etcd.ts";
 import { DEFAULT_PATRONI_TIMINGS } from "../src/patroni/config.ts";
 import type { PatroniShard } from "../src/patroni/schema.ts";
@@ -17,6 +17,7 @@ import {
   stopPatroniShard,
 } from "../src/patroni/shard.ts";
 import { poll } from "../src/poll.ts";
+import { sqlClient } from "../src/postgres/sql.ts";
 
 const [runsArg, ttlArg, loopArg, retryArg] = process.argv.slice(2);
 const runs = Number(runsArg ?? 5);
@@ -37,16 +38,7 @@ function summary(values: number[]): string {
 }
 
 async function leaderWrites(port: number, deadlineMs: number): Promise<void> {
-  const sql = postgres({
-    host: "127.0.0.1",
-    port,
-    user: "firstclick",
-    database: "firstclick",
-    max: 1,
-    connect_timeout: 1,
-    target_session_attrs: "primary",
-    onnotice: () => {},
-  });
+  const sql = sqlClient(port, undefined, { connect_timeout: 1, target_session_attrs: "primary" });
   try {
     await poll(
       async () =>
@@ -107,16 +99,7 @@ function writeProbe(ports: readonly number[]): { stop: () => Promise<number> } {
 }
 
 function connect(port: number): postgres.Sql {
-  return postgres({
-    host: "127.0.0.1",
-    port,
-    user: "firstclick",
-    database: "firstclick",
-    max: 1,
-    connect_timeout: 1,
-    idle_timeout: 1,
-    onnotice: () => {},
-  });
+  return sqlClient(port, undefined, { connect_timeout: 1 });
 }
 
 async function main(): Promise<void> {
@@ -149,13 +132,7 @@ async function main(): Promise<void> {
     const dump = await readKeys(etcd.url);
     console.log(JSON.stringify(dump, null, 2));
     const leaderPort = shard.members[0]?.pgPort ?? 0;
-    const ddl = postgres({
-      host: "127.0.0.1",
-      port: leaderPort,
-      user: "firstclick",
-      database: "firstclick",
-      max: 1,
-    });
+    const ddl = sqlClient(leaderPort);
     await ddl`create table measure_probe (id bigserial primary key, at timestamptz default now())`;
     await ddl.end();
     const ports = shard.members.map((m) => m.pgPort);

@@ -1,51 +1,24 @@
 /** `status`: what every process of a cluster is doing, asked from the processes themselves. */
 import type { Layout, NodeLayout, ServiceLayout } from "./layout.ts";
-import { type NodeHealth, nodeHealth, unreachableHealth } from "./postgres/health.ts";
+import { nodeHealth, unreachableHealth } from "./postgres/health.ts";
 import { isAlive } from "./processes.ts";
-import type { ShardManager, ShardPatroniStatus } from "./shards/manager.ts";
+import type { ShardManager } from "./shards/manager.ts";
 import type { TopologySnapshot } from "./topology.ts";
 
-export interface NodeStatus {
-  id: string;
-  shard: string;
-  /** Role in the layout/topology. */
-  role: NodeLayout["role"];
-  pgPort: number;
-  pid: number | null;
-  alive: boolean;
-  health: NodeHealth;
-  gateway: { url: string; pid: number | null; alive: boolean } | null;
-}
+export type ServiceStatus = ReturnType<typeof serviceStatus>;
+export type NodeStatus = Awaited<ReturnType<typeof nodeStatus>>;
+export type ClusterStatus = Awaited<ReturnType<typeof clusterStatus>>;
 
-export interface ServiceStatus {
-  url: string;
-  pid: number | null;
-  alive: boolean;
-}
-
-export interface ClusterStatus {
-  stateDir: string;
-  stoppedAt: string | null;
-  etcd: ServiceStatus;
-  topology: TopologySnapshot | null;
-  topologyError: string | null;
-  nodes: NodeStatus[];
-  origin: ServiceStatus | null;
-  edge: ServiceStatus | null;
-  redis: ServiceStatus | null;
-  /** Patroni mode: Patroni's view of each shard; null in the manual mode. */
-  patroni: ShardPatroniStatus[] | null;
-}
-
-function serviceStatus(s: Pick<ServiceLayout, "url" | "process">): ServiceStatus {
+function serviceStatus(s: Pick<ServiceLayout, "url" | "process">) {
   return { url: s.url, pid: s.process?.pid ?? null, alive: isAlive(s.process) };
 }
 
-async function nodeStatus(node: NodeLayout): Promise<NodeStatus> {
+async function nodeStatus(node: NodeLayout) {
   const alive = isAlive(node.pg.process);
   return {
     id: node.id,
     shard: node.shard,
+    /** Role in the layout/topology; `health` is what PostgreSQL itself says. */
     role: node.role,
     pgPort: node.pg.port,
     pid: node.pg.process?.pid ?? null,
@@ -55,7 +28,7 @@ async function nodeStatus(node: NodeLayout): Promise<NodeStatus> {
   };
 }
 
-export async function clusterStatus(layout: Layout, shards: ShardManager): Promise<ClusterStatus> {
+export async function clusterStatus(layout: Layout, shards: ShardManager) {
   const etcd = serviceStatus(layout.etcd);
   let topology: TopologySnapshot | null = null;
   let topologyError: string | null = etcd.alive ? null : "etcd is not running";
@@ -78,6 +51,7 @@ export async function clusterStatus(layout: Layout, shards: ShardManager): Promi
     origin: layout.apps.origin ? serviceStatus(layout.apps.origin) : null,
     edge: layout.apps.edge ? serviceStatus(layout.apps.edge) : null,
     redis: layout.redis ? serviceStatus(layout.redis) : null,
+    /** Patroni mode: Patroni's view of each shard; null in the manual mode. */
     patroni,
   };
 }

@@ -5,12 +5,13 @@
  */
 import { readFile, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import postgres from "postgres";
+import type postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readPrefix, startScratchEtcd, valuesOf } from "../etcd.ts";
 import { poll } from "../poll.ts";
 import { portAnswers } from "../ports.ts";
 import { postmasterOf } from "../postgres/process.ts";
+import { sqlClient } from "../postgres/sql.ts";
 import { isAlive } from "../processes.ts";
 import type { PatroniShard } from "./schema.ts";
 import { patroniStatus, switchover, waitForPatroniShard } from "./settle.ts";
@@ -36,16 +37,7 @@ function current(): PatroniShard {
 }
 
 function sqlFor(port: number): postgres.Sql {
-  const sql = postgres({
-    host: "127.0.0.1",
-    port,
-    user: "firstclick",
-    database: "firstclick",
-    max: 1,
-    connect_timeout: 2,
-    idle_timeout: 1,
-    onnotice: () => {},
-  });
+  const sql = sqlClient(port, undefined, { connect_timeout: 2 });
   clients.push(sql);
   return sql;
 }

@@ -20,17 +20,27 @@ export function conninfo(port: number, database = "postgres"): string {
   return `host=127.0.0.1 port=${port} user=${PG_USER} dbname=${database}`;
 }
 
+/** One connection to a local node (the app role; `overrides` for a test's or script's needs). */
+export function sqlClient(
+  port: number,
+  database = PG_DATABASE,
+  overrides: postgres.Options<Record<string, postgres.PostgresType>> = {},
+): postgres.Sql {
+  return postgres(databaseUrl(port, database), {
+    max: 1,
+    connect_timeout: 3,
+    idle_timeout: 1,
+    onnotice: () => {},
+    ...overrides,
+  });
+}
+
 export async function withSql<T>(
   port: number,
   fn: (sql: postgres.Sql) => Promise<T>,
   database = PG_DATABASE,
 ): Promise<T> {
-  const sql = postgres(databaseUrl(port, database), {
-    max: 1,
-    connect_timeout: 3,
-    idle_timeout: 1,
-    onnotice: () => {},
-  });
+  const sql = sqlClient(port, database);
   try {
     return await fn(sql);
   } finally {
