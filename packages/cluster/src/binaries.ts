@@ -1,5 +1,6 @@
 /**
- * Finds the system programs the cluster runs (PostgreSQL server tools, etcd, redis-server) and,
+ * Finds the system programs the cluster runs (PostgreSQL server tools, etcd, redis-server, Debian's
+ * patroni) and,
  * when they are missing and we are root on Debian/Ubuntu, installs them with apt-get. Otherwise
  * it fails with one message naming everything to install.
  */
@@ -14,6 +15,8 @@ export interface Binaries {
   pgBinDir: string;
   etcd: string;
   redis: string | null;
+  /** Patroni mode (`up --ha patroni`): Debian's `patroni` program. */
+  patroni?: string | null;
   /** `runuser`, needed only when running as root (PostgreSQL refuses to run as root). */
   runuser: string | null;
 }
@@ -25,6 +28,7 @@ export interface FindBinariesOptions {
    */
   binDirs?: readonly string[];
   redis: boolean;
+  patroni?: boolean;
   /** Install what is missing with apt-get when root on Debian/Ubuntu (default true). */
   install?: boolean;
   log?: (line: string) => void;
@@ -90,6 +94,7 @@ interface Search {
   pgBinDir: string | null;
   etcd: string | null;
   redis: string | null;
+  patroni: string | null;
   runuser: string | null;
 }
 
@@ -101,6 +106,7 @@ async function search(options: FindBinariesOptions): Promise<Search> {
     pgBinDir,
     etcd: findIn(dirs, "etcd"),
     redis: options.redis ? findIn(dirs, "redis-server") : null,
+    patroni: options.patroni ? findIn(dirs, "patroni") : null,
     runuser: findIn([...dirs, "/usr/sbin", "/sbin", "/usr/bin"], "runuser"),
   };
 }
@@ -122,6 +128,7 @@ function missingOf(found: Search, options: FindBinariesOptions): Missing[] {
   if (options.redis && !found.redis) {
     missing.push({ what: "redis-server", packages: ["redis-server"] });
   }
+  if (options.patroni && !found.patroni) missing.push({ what: "patroni", packages: ["patroni"] });
   if (process.getuid?.() === 0 && !found.runuser) {
     missing.push({
       what: "runuser (to run PostgreSQL as the postgres user)",
@@ -182,6 +189,7 @@ export async function findBinaries(options: FindBinariesOptions): Promise<Binari
     pgBinDir: found.pgBinDir,
     etcd: found.etcd,
     redis: found.redis,
+    ...(options.patroni ? { patroni: found.patroni } : {}),
     runuser: process.getuid?.() === 0 ? found.runuser : null,
   };
 }

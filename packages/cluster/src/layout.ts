@@ -88,6 +88,7 @@ export const LayoutSchema = z.object({
     pgBinDir: z.string(),
     etcd: z.string(),
     redis: z.string().nullable(),
+    patroni: z.string().nullable().optional(),
     runuser: z.string().nullable(),
   }),
   secrets: z.object({ internalSecret: z.string(), adminKey: z.string() }),

@@ -67,13 +67,14 @@ export async function up(options: UpOptions = {}): Promise<Cluster> {
   const binaries = await findBinaries({
     binDirs: options.binDirs,
     redis: options.redis ?? strategyNeedsRedis(options),
+    patroni: options.ha === "patroni",
     install: options.install,
     log,
   });
   const layout = planLayout(options, { stateDir, repoRoot: repoRoot(), binaries });
   const cluster = Cluster.fromLayout(layout, log, options.patroni);
   await checkPortsFree([...layoutServices(layout), ...cluster.shards.extraPorts()]);
-  await cluster.shards.prepare({ install: options.install });
+  await cluster.shards.prepare();
   await makePgDir(join(stateDir, "logs"));
   await makePgDir(join(stateDir, "pg"));
   await cluster.save();

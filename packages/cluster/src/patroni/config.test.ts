@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { findBinaries } from "../binaries.ts";
 import {
   checkNodes,
   checkTimings,
@@ -8,7 +9,6 @@ import {
   postBootstrapScript,
   renderConfig,
 } from "./config.ts";
-import { installPatroni } from "./install.ts";
 
 const node = {
   name: "s0n0",
@@ -130,8 +130,9 @@ describe("bad settings are refused before anything starts", () => {
   });
 
   it("a missing patroni says how to install it", async () => {
-    await expect(installPatroni({ binDirs: ["/nonexistent"] })).rejects.toThrow(
-      /apt-get install -y patroni/,
+    const search = findBinaries({ binDirs: ["/nonexistent"], redis: false, patroni: true });
+    await expect(search).rejects.toThrow(
+      /missing system programs: .*patroni.*apt-get install -y .*patroni/,
     );
   });
 });

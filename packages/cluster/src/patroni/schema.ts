@@ -46,7 +46,6 @@ export const PatroniLayoutSchema = z.object({
   timings: TimingsSchema,
   /** On with `durability: remote_apply`: Patroni keeps a synchronous standby. */
   synchronousMode: z.boolean(),
-  binaries: z.object({ patroni: z.string(), patronictl: z.string() }),
   /** Shard id → its scope's handle (absent until that shard was started). */
   shards: z.record(z.string(), PatroniShardSchema),
 });

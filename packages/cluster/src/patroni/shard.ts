@@ -7,6 +7,7 @@
 import { chown, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { patroniScopePrefix } from "@firstclick/core";
+import { findBinaries } from "../binaries.ts";
 import { deletePrefix } from "../etcd.ts";
 import { checkPortsFree, portAnswers } from "../ports.ts";
 import { makePgDir, postgresOwner } from "../postgres/process.ts";
@@ -22,7 +23,6 @@ import {
   postBootstrapScript,
   renderConfig,
 } from "./config.ts";
-import { installPatroni, type PatroniBinaries } from "./install.ts";
 import {
   killMemberProcesses,
   memberOf,
@@ -50,20 +50,21 @@ export interface StartPatroniShardOptions extends Partial<PatroniTimings> {
   nodes: readonly PatroniNodeSpec[];
   /** Patroni keeps one synchronous standby (needs ≥ 2 replicas to keep writes going on a loss). */
   synchronousMode?: boolean;
-  binaries?: PatroniBinaries;
+  /** Default: found (or installed with apt-get when root) by findBinaries. */
+  patroniBin?: string;
   /** Bound for the whole start (bootstrap, clones, streaming). Default 120 s. */
   timeoutMs?: number;
   record?: RecordShard;
   log?: (line: string) => void;
 }
 
-function newShard(options: StartPatroniShardOptions, binaries: PatroniBinaries): PatroniShard {
+function newShard(options: StartPatroniShardOptions, patroniBin: string): PatroniShard {
   return {
     scope: options.scope,
     etcdUrls: typeof options.etcdUrl === "string" ? [options.etcdUrl] : [...options.etcdUrl],
     stateDir: options.stateDir,
     pgBinDir: options.pgBinDir,
-    patroniBin: binaries.patroni,
+    patroniBin,
     members: options.nodes.map((node) => {
       const memberDir = join(options.stateDir, node.name);
       return {
@@ -128,8 +129,10 @@ export async function startPatroniShard(options: StartPatroniShardOptions): Prom
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(options.scope)) {
     throw new Error(`scope "${options.scope}" must be 1–64 of [A-Za-z0-9_-]`);
   }
-  const binaries = options.binaries ?? (await installPatroni({ log }));
-  const shard = newShard(options, binaries);
+  const patroniBin =
+    options.patroniBin ?? (await findBinaries({ redis: false, patroni: true, log })).patroni;
+  if (!patroniBin) throw new Error("no patroni program found");
+  const shard = newShard(options, patroniBin);
   const timeoutMs = options.timeoutMs ?? 120_000;
 
   await checkPortsFree(

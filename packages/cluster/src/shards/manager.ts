@@ -27,8 +27,8 @@ export interface ShardHost {
 export interface ShardManager {
   /** Ports this mode listens on besides the layout's own (for the "port in use" checks). */
   extraPorts(): NamedPort[];
-  /** Once, before any shard starts: installs what the mode needs, fills in the layout. */
-  prepare(options: { install?: boolean }): Promise<void>;
+  /** Once, before any shard starts: fills in the layout (the programs are found by `up`). */
+  prepare(): Promise<void>;
   /** Starts one shard's databases (migrated, replicas caught up); `etcd` resolves once etcd runs. */
   startShard(shard: string, etcd: Promise<void>): Promise<void>;
   /** The topology keys of a fresh cluster (the ring, and in the manual mode every shard). */

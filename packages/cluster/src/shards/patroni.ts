@@ -18,7 +18,6 @@ import { migratePrimary } from "@firstclick/db/migrate";
 import { deletePrefix, readPrefix, valuesOf, withEtcd } from "../etcd.ts";
 import { type Layout, nodeOf } from "../layout.ts";
 import { checkTimings, DEFAULT_PATRONI_TIMINGS, type PatroniTimings } from "../patroni/config.ts";
-import { installPatroni } from "../patroni/install.ts";
 import type { PatroniLayout, PatroniShard } from "../patroni/schema.ts";
 import {
   type PatroniStatus,
@@ -97,16 +96,13 @@ export class PatroniShards implements ShardManager {
     }));
   }
 
-  /** Installs Patroni when missing (once, before the shards start in parallel). */
-  async prepare(options: { install?: boolean }): Promise<void> {
+  async prepare(): Promise<void> {
     const timings: PatroniTimings = { ...DEFAULT_PATRONI_TIMINGS, ...this.timings };
     checkTimings(timings);
-    const binaries = await installPatroni({ install: options.install, log: this.host.log });
     this.layout.patroni = {
       namespace: patroniNamespace(this.layout.etcdPrefix),
       timings,
       synchronousMode: this.layout.durability === "remote_apply",
-      binaries,
       shards: {},
     };
     // The scope's state dir is `pg/<shard>/`, a member's data dir `pg/<shard>/<id>/data`.
@@ -162,7 +158,7 @@ export class PatroniShards implements ShardManager {
       })),
       ...this.patroni.timings,
       synchronousMode: this.patroni.synchronousMode,
-      binaries: this.patroni.binaries,
+      patroniBin: this.layout.binaries.patroni ?? undefined,
       record: (h) => this.record(shard, h),
       log,
     });
