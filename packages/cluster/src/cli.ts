@@ -7,6 +7,7 @@
 import { parseArgs } from "node:util";
 import { attach, type Cluster, type ClusterStatus } from "./cluster.ts";
 import { layoutServices } from "./plan.ts";
+import { errorMessage } from "./poll.ts";
 import { isAlive } from "./processes.ts";
 import { formatPatroniStatus, HA_ENV, type HaMode } from "./shards/patroni.ts";
 import { deleteTrash } from "./state-dir.ts";
@@ -170,8 +171,7 @@ async function serve(cluster: Cluster): Promise<void> {
             }
           }
         },
-        (error: unknown) =>
-          log(`reading the layout: ${error instanceof Error ? error.message : error}`),
+        (error: unknown) => log(`reading the layout: ${errorMessage(error)}`),
       );
     }, 2_000);
     let stopping = false;
@@ -182,7 +182,7 @@ async function serve(cluster: Cluster): Promise<void> {
       log(`${sig}: stopping the cluster`);
       cluster
         .down()
-        .catch((error: unknown) => log(`down: ${error instanceof Error ? error.message : error}`))
+        .catch((error: unknown) => log(`down: ${errorMessage(error)}`))
         .finally(resolve);
     };
     process.on("SIGINT", () => stop("SIGINT"));
@@ -296,7 +296,7 @@ main(process.argv.slice(2)).then(
       console.error(`${error.message}\n\n${USAGE}`);
       process.exit(2);
     }
-    console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(`error: ${errorMessage(error)}`);
     process.exit(1);
   },
 );

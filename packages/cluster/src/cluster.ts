@@ -23,7 +23,7 @@ import {
 } from "./layout.ts";
 import type { SwitchoverResult } from "./patroni/settle.ts";
 import { layoutServices, service, strategyNeedsRedis } from "./plan.ts";
-import { poll, settleAll } from "./poll.ts";
+import { errorMessage, poll, settleAll } from "./poll.ts";
 import { checkPortFree, checkPortsFree } from "./ports.ts";
 import { isInRecovery } from "./postgres/health.ts";
 import { setReplayPaused } from "./postgres/replication.ts";
@@ -46,10 +46,6 @@ export interface ClusterUrls {
   /** The edge Worker without miniflare's entry worker in front (for load tests). */
   edgeDirect: string | null;
   redis: string | null;
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** The cluster described by `<stateDir>/layout.json` (default `<repo>/.firstclick`). */

@@ -4,6 +4,10 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 /** Thrown inside a `poll` check to stop polling at once with `cause`. */
 export class AbortPoll extends Error {
   constructor(override readonly cause: Error) {

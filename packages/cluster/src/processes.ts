@@ -6,7 +6,7 @@ import { type ChildProcess, type ExecFileException, execFile, spawn } from "node
 import { closeSync, openSync, readdirSync, readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { promisify } from "node:util";
-import { AbortPoll, poll, waitUntil } from "./poll.ts";
+import { AbortPoll, errorMessage, poll, waitUntil } from "./poll.ts";
 
 /**
  * A PID plus the process's start time (clock ticks since boot, from /proc/<pid>/stat). The start
@@ -275,7 +275,7 @@ export async function waitForDaemon(
       { timeoutMs: options.timeoutMs, what: options.what },
     );
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     throw new Error(`${message}; last lines of ${daemon.logFile}:\n${await tail(daemon.logFile)}`);
   }
 }

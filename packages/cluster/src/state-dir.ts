@@ -6,6 +6,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { mkdir, rename, rm } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { errorMessage } from "./poll.ts";
 
 /** The repository root (this file is packages/cluster/src/state-dir.ts). */
 export function repoRoot(): string {
@@ -47,8 +48,6 @@ export async function deleteTrash(stateDir: string = defaultStateDir()): Promise
  */
 export function emptyTrash(stateDir: string, log: (line: string) => void): void {
   deleteTrash(stateDir).catch((error: unknown) =>
-    log(
-      `could not delete old data in ${stateDir}: ${error instanceof Error ? error.message : error}`,
-    ),
+    log(`could not delete old data in ${stateDir}: ${errorMessage(error)}`),
   );
 }

@@ -1,5 +1,6 @@
 /** `status`: what every process of a cluster is doing, asked from the processes themselves. */
 import type { Layout, NodeLayout, ServiceLayout } from "./layout.ts";
+import { errorMessage } from "./poll.ts";
 import { nodeHealth, unreachableHealth } from "./postgres/health.ts";
 import { isAlive } from "./processes.ts";
 import type { ShardManager } from "./shards/manager.ts";
@@ -36,7 +37,7 @@ export async function clusterStatus(layout: Layout, shards: ShardManager) {
     try {
       topology = await shards.topology();
     } catch (error) {
-      topologyError = error instanceof Error ? error.message : String(error);
+      topologyError = errorMessage(error);
     }
   }
   // Patroni's view first: it also refreshes the layout's roles.

@@ -15,17 +15,13 @@ import {
   strategyNeedsRedis,
   type UpOptions,
 } from "./plan.ts";
-import { settleAll } from "./poll.ts";
+import { errorMessage, settleAll } from "./poll.ts";
 import { checkPortsFree } from "./ports.ts";
 import { makePgDir } from "./postgres/process.ts";
 import { killTree, stopProcess } from "./processes.ts";
 import { stopLeftoverPostmasters } from "./shards/manual.ts";
 import { defaultStateDir, emptyTrash, moveAside, OWNED_ENTRIES, repoRoot } from "./state-dir.ts";
 import { shardIds } from "./topology.ts";
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 /** Stops whatever a previous run (crashed or not) left behind: by its layout's PIDs, never by name. */
 async function cleanupLeftovers(stateDir: string, log: (line: string) => void): Promise<void> {

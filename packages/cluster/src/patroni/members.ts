@@ -1,5 +1,5 @@
 /** Starting, stopping and hard-killing one member of a Patroni scope by PID. */
-import { waitUntil } from "../poll.ts";
+import { errorMessage, waitUntil } from "../poll.ts";
 import { postgresOwner, postmasterOf } from "../postgres/process.ts";
 import { isAlive, killTree, signalGroup, signalProcess, spawnDaemon, tail } from "../processes.ts";
 import type { PatroniMember, PatroniShard } from "./schema.ts";
@@ -51,7 +51,7 @@ export function spawnMember(shard: PatroniShard, member: PatroniMember): void {
 
 /** Pretty error with the log tails of the members, for a start that did not settle. */
 export async function withLogs(shard: PatroniShard, error: unknown): Promise<Error> {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   const logs = await Promise.all(
     shard.members.map(async (m) => `--- ${m.name} (${m.logFile}):\n${await tail(m.logFile, 15)}`),
   );

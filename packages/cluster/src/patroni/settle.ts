@@ -138,32 +138,10 @@ export async function switchover(
   };
 }
 
-export interface MemberView {
-  name: string;
-  /** `leader`, `replica`, `sync_standby`, or `stopped` when neither Patroni nor etcd knows it. */
-  role: string;
-  /** Patroni's state (`running`, `starting`, `stopped`, `creating replica`, …). */
-  state: string;
-  apiUrl: string;
-  pgPort: number;
-  gatewayUrl: string;
-  timeline: number | null;
-  /** Bytes behind the leader; null for the leader, or when Patroni does not know. */
-  lagBytes: number | null;
-  /** The Patroni process we started, when it runs. */
-  pid: number | null;
-}
-
-export interface PatroniStatus {
-  scope: string;
-  leader: string | null;
-  members: MemberView[];
-  /** False when no member's REST API answered: the members are from our own records only. */
-  reachable: boolean;
-}
+export type PatroniStatus = Awaited<ReturnType<typeof patroniStatus>>;
 
 /** Patroni's view of the scope (`GET /cluster` from the first member that answers). */
-export async function patroniStatus(shard: PatroniShard): Promise<PatroniStatus> {
+export async function patroniStatus(shard: PatroniShard) {
   let view: Awaited<ReturnType<typeof clusterView>> = null;
   for (const m of shard.members) {
     if (!isAlive(m.patroni)) continue;
@@ -171,20 +149,25 @@ export async function patroniStatus(shard: PatroniShard): Promise<PatroniStatus>
     if (view) break;
   }
   const known = new Map((view?.members ?? []).map((m) => [m.name, m]));
-  const members = shard.members.map((m): MemberView => {
+  const members = shard.members.map((m) => {
     const v = known.get(m.name);
     return {
       name: m.name,
+      /** `leader`, `replica`, `sync_standby`, or `stopped` when neither Patroni nor etcd knows it. */
       role: v?.role ?? "stopped",
+      /** Patroni's state (`running`, `starting`, `stopped`, `creating replica`, …). */
       state: v?.state ?? "stopped",
       apiUrl: m.apiUrl,
       pgPort: m.pgPort,
       gatewayUrl: m.gatewayUrl,
       timeline: v?.timeline ?? null,
+      /** Bytes behind the leader; null for the leader, or when Patroni does not know. */
       lagBytes: typeof v?.lag === "number" ? v.lag : null,
+      /** The Patroni process we started, when it runs. */
       pid: isAlive(m.patroni) && m.patroni ? m.patroni.pid : null,
     };
   });
   const leader = view?.members.find((m) => m.role === "leader" || m.role === "standby_leader");
+  // reachable false: no member's REST API answered, the members are from our own records only.
   return { scope: shard.scope, leader: leader?.name ?? null, members, reachable: view !== null };
 }

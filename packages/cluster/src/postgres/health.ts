@@ -1,5 +1,6 @@
 /** What a node says about itself: recovery, WAL position, replay pause, lag, its streamers. */
 import type { NodeLayout } from "../layout.ts";
+import { errorMessage } from "../poll.ts";
 import { withSql } from "./sql.ts";
 
 export interface NodeHealth {
@@ -64,6 +65,6 @@ export async function nodeHealth(node: NodeLayout): Promise<NodeHealth> {
       };
     });
   } catch (error) {
-    return unreachableHealth(error instanceof Error ? error.message : String(error));
+    return unreachableHealth(errorMessage(error));
   }
 }

@@ -3,11 +3,12 @@
  * (PostgreSQL refuses root), the postmaster found from its data dir, start, stop and hard kill.
  * Shared by both shard managers (Patroni starts its own postmasters; we still find and kill them).
  */
-import { existsSync, readFileSync } from "node:fs";
-import { chmod, chown, mkdir, readFile, rm } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import { chmod, chown, mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { NodeLayout } from "../layout.ts";
-import { isAlive, killTree, type ProcessRef, processRef, run } from "../processes.ts";
+import { errorMessage } from "../poll.ts";
+import { isAlive, killTree, type ProcessRef, processRef, run, tail } from "../processes.ts";
 import type { PgContext } from "./sql.ts";
 
 export interface Owner {
@@ -117,9 +118,8 @@ export async function startNode(ctx: PgContext, node: NodeLayout): Promise<Proce
     ["start", "-D", node.pg.dataDir, "-l", node.pg.log, "-w", "-t", "60", "-s"],
     { cwd: node.pg.dataDir, timeoutMs: 70_000 },
   ).catch(async (error: unknown) => {
-    const log = existsSync(node.pg.log) ? await readFile(node.pg.log, "utf8") : "";
     throw new Error(
-      `PostgreSQL node ${node.id} (port ${node.pg.port}) did not start: ${error instanceof Error ? error.message : String(error)}\n${log.split("\n").slice(-20).join("\n")}`,
+      `PostgreSQL node ${node.id} (port ${node.pg.port}) did not start: ${errorMessage(error)}\n${await tail(node.pg.log, 20)}`,
     );
   });
   const pid = postmasterPid(node.pg.dataDir);
