@@ -25,8 +25,9 @@ const ENTRIES: Record<AppKind, { entry: string; cwd: string; nodeArgs: readonly 
 const READY_TIMEOUT_MS: Record<AppKind, number> = {
   gateway: 30_000,
   origin: 30_000,
-  // workerd starts slower than a Node server, more so when the machine is busy.
-  edge: 60_000,
+  // workerd starts slower than a Node server, more so when the machine is busy; `up` starts it
+  // first and its wait runs while the shards start.
+  edge: 90_000,
 };
 
 export function appPresent(repoRoot: string, kind: AppKind): boolean {

@@ -22,12 +22,12 @@ import {
   writeLayout,
 } from "./layout.ts";
 import type { SwitchoverResult } from "./patroni/settle.ts";
-import { layoutServices, service, strategyNeedsRedis } from "./plan.ts";
-import { errorMessage, poll, settleAll } from "./poll.ts";
+import { layoutServices, redisService, strategyNeedsRedis } from "./plan.ts";
+import { poll, settleAll } from "./poll.ts";
 import { checkPortFree, checkPortsFree } from "./ports.ts";
 import { isInRecovery } from "./postgres/health.ts";
 import { setReplayPaused } from "./postgres/replication.ts";
-import { type Daemon, isAlive, type ProcessRef, stopProcess } from "./processes.ts";
+import { isAlive, type ProcessRef, stopProcess } from "./processes.ts";
 import { spawnRedis, waitForRedis } from "./redis.ts";
 import type { ShardHost, ShardManager } from "./shards/manager.ts";
 import { ManualShards } from "./shards/manual.ts";
@@ -156,15 +156,15 @@ export class Cluster implements ShardHost {
 
   // ---- start-up pieces (used by up) -------------------------------------------------------
 
-  /** @internal */
-  spawnService(kind: "origin" | "edge"): Daemon {
+  /** @internal Starts origin or edge (spawned at once); resolves once it answers /health. */
+  async startApp(kind: "origin" | "edge"): Promise<void> {
     const svc = this.current.apps[kind];
     if (!svc) throw new Error(`${kind} is not part of this cluster`);
     const env = kind === "origin" ? originEnv(this.current, svc) : edgeEnv(this.current, svc);
     const daemon = spawnApp(this.current, kind, svc, env);
     svc.process = daemon.ref;
-    void this.save().catch((error: unknown) => this.log(`saving layout: ${errorMessage(error)}`));
-    return daemon;
+    await this.save();
+    await waitForApp(kind, svc, daemon);
   }
 
   /** @internal */
@@ -182,10 +182,7 @@ export class Cluster implements ShardHost {
     const port = this.current.ports.redis;
     if (!this.current.redis) {
       await checkPortFree(port, "redis");
-      this.current.redis = {
-        ...service(port, join(this.stateDir, "logs", "redis.log")),
-        url: `redis://127.0.0.1:${port}`,
-      };
+      this.current.redis = redisService(port, this.stateDir);
     }
     this.current.binaries.redis ??= (await findBinaries({ redis: true, log: this.log })).redis;
     const redis = this.current.redis;
@@ -312,12 +309,7 @@ export class Cluster implements ShardHost {
     if (origin) origin.process = null;
     if (edge) edge.process = null;
     await this.save();
-    const edgeDaemon = edge ? this.spawnService("edge") : null;
-    const originDaemon = origin ? this.spawnService("origin") : null;
-    await settleAll([
-      originDaemon && origin ? waitForApp("origin", origin, originDaemon) : null,
-      edgeDaemon && edge ? waitForApp("edge", edge, edgeDaemon) : null,
-    ]);
+    await settleAll([edge ? this.startApp("edge") : null, origin ? this.startApp("origin") : null]);
   }
 
   /**

@@ -96,6 +96,13 @@ export function service(port: number, log: string, path = ""): ServiceLayout {
   return { port, url: `http://127.0.0.1:${port}${path}`, log, process: null };
 }
 
+export function redisService(port: number, stateDir: string): ServiceLayout {
+  return {
+    ...service(port, join(stateDir, "logs", "redis.log")),
+    url: `redis://127.0.0.1:${port}`,
+  };
+}
+
 function planNodes(options: UpOptions, stateDir: string, withGateways: boolean): NodeLayout[] {
   const ports = portLayout(options.basePort);
   const replicas = options.replicas ?? 1;
@@ -176,12 +183,7 @@ export function planLayout(
       }),
       process: null,
     },
-    redis: withRedis
-      ? {
-          ...service(ports.redis, join(logs, "redis.log")),
-          url: `redis://127.0.0.1:${ports.redis}`,
-        }
-      : null,
+    redis: withRedis ? redisService(ports.redis, stateDir) : null,
     nodes: planNodes(options, stateDir, wantApp(options, "gateway", root)),
     apps: {
       origin: wantApp(options, "origin", root)

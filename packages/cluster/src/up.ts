@@ -4,7 +4,6 @@
  */
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { waitForApp } from "./apps.ts";
 import { findBinaries } from "./binaries.ts";
 import { Cluster } from "./cluster.ts";
 import { type Layout, processRefsIn, readLayout } from "./layout.ts";
@@ -81,7 +80,9 @@ export async function up(options: UpOptions = {}): Promise<Cluster> {
     const etcdTask = cluster.startEtcdProcess().then(() => phase("etcd"));
     const redisTask = layout.redis ? cluster.startRedis() : null;
     // The edge needs nothing else to start and is the slowest: start it first, wait for it last.
-    const edgeDaemon = layout.apps.edge ? cluster.spawnService("edge") : null;
+    const edgeTask = layout.apps.edge ? cluster.startApp("edge").then(() => phase("edge")) : null;
+    // Awaited last; a failure before then is reported by that await, not as unhandled.
+    edgeTask?.catch(() => {});
     const shardTasks = shardIds(layout).map(async (shard) => {
       await cluster.shards.startShard(shard, etcdTask);
       phase(`shard ${shard} (PostgreSQL)`);
@@ -92,15 +93,8 @@ export async function up(options: UpOptions = {}): Promise<Cluster> {
     });
     await settleAll([etcdTask, redisTask, ...shardTasks]);
     await cluster.shards.writeTopology();
-    const originDaemon = layout.apps.origin ? cluster.spawnService("origin") : null;
-    await settleAll([
-      originDaemon && layout.apps.origin
-        ? waitForApp("origin", layout.apps.origin, originDaemon).then(() => phase("origin"))
-        : null,
-      edgeDaemon && layout.apps.edge
-        ? waitForApp("edge", layout.apps.edge, edgeDaemon).then(() => phase("edge"))
-        : null,
-    ]);
+    const originTask = layout.apps.origin ? cluster.startApp("origin") : null;
+    await settleAll([originTask?.then(() => phase("origin")) ?? null, edgeTask]);
   } catch (error) {
     log(`up failed, stopping what was started: ${errorMessage(error)}`);
     await cluster.down().catch((e: unknown) => log(`down after failure: ${errorMessage(e)}`));
