@@ -6,7 +6,7 @@
  */
 import { rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { readPrefix, startScratchEtcd, valuesOf } from "../src/etcd.ts";
+import { readValues, startScratchEtcd } from "../src/etcd.ts";
 import type { PatroniShard } from "../src/patroni/schema.ts";
 import { waitForPatroniShard } from "../src/patroni/settle.ts";
 import {
@@ -20,23 +20,16 @@ import { poll } from "../src/poll.ts";
 const dir = resolve(import.meta.dirname, "../../../.firstclick/patroni-capture");
 const namespace = "/firstclick/patroni/";
 
-async function readKeys(
-  etcdUrl: string,
-): Promise<{ revision: number; kvs: Record<string, string> }> {
-  const { revision, entries } = await readPrefix(etcdUrl, namespace);
-  return { revision, kvs: valuesOf(entries) };
-}
-
 async function main(): Promise<void> {
   await rm(dir, { recursive: true, force: true });
   const etcd = await startScratchEtcd({ dir, clientPort: 24600, peerPort: 24601 });
   let shard: PatroniShard | null = null;
   const stages: Record<string, { revision: number; kvs: Record<string, string> }> = {};
   const capture = async (stage: string) => {
-    stages[stage] = await readKeys(etcd.url);
+    stages[stage] = await readValues(etcd.url, namespace);
   };
   const waitKeys = async (what: string, ok: (kvs: Record<string, string>) => boolean) => {
-    await poll(async () => (ok((await readKeys(etcd.url)).kvs) ? true : undefined), {
+    await poll(async () => (ok((await readValues(etcd.url, namespace)).kvs) ? true : undefined), {
       timeoutMs: 30_000,
       intervalMs: 20,
       what,

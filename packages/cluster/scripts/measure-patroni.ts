@@ -6,7 +6,7 @@
 import { rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type postgres from "postgres";
-import { readPrefix, startScratchEtcd, valuesOf } from "../src/etcd.ts";
+import { readValues, startScratchEtcd } from "../src/etcd.ts";
 import { DEFAULT_PATRONI_TIMINGS } from "../src/patroni/config.ts";
 import type { PatroniShard } from "../src/patroni/schema.ts";
 import { switchover, waitForPatroniShard } from "../src/patroni/settle.ts";
@@ -23,13 +23,6 @@ const [runsArg, ttlArg, loopArg, retryArg] = process.argv.slice(2);
 const runs = Number(runsArg ?? 5);
 const dir = resolve(import.meta.dirname, "../../../.firstclick/patroni-measure");
 const namespace = "/firstclick/patroni/";
-
-async function readKeys(
-  etcdUrl: string,
-): Promise<{ revision: number; kvs: Record<string, string> }> {
-  const { revision, entries } = await readPrefix(etcdUrl, namespace);
-  return { revision, kvs: valuesOf(entries) };
-}
 
 function summary(values: number[]): string {
   const sorted = [...values].sort((a, b) => a - b);
@@ -129,7 +122,7 @@ async function main(): Promise<void> {
     });
     console.log(`bootstrap (1 leader + 1 streaming replica): ${Date.now() - bootStart} ms`);
     console.log(`timings: ${JSON.stringify(timings)}`);
-    const dump = await readKeys(etcd.url);
+    const dump = await readValues(etcd.url, namespace);
     console.log(JSON.stringify(dump, null, 2));
     const leaderPort = shard.members[0]?.pgPort ?? 0;
     const ddl = sqlClient(leaderPort);

@@ -143,11 +143,13 @@ export async function readPrefix(
   });
 }
 
-/** Key → value of a read, the shape core's topology readers take. */
-export function valuesOf(entries: ReadonlyMap<string, EtcdEntry>): Record<string, string> {
-  const kvs: Record<string, string> = {};
-  for (const [key, entry] of entries) kvs[key] = entry.value;
-  return kvs;
+/** Key → value under the prefix (the shape core's topology readers take), at one revision. */
+export async function readValues(
+  target: EtcdTarget,
+  prefix: string,
+): Promise<{ revision: number; kvs: Record<string, string> }> {
+  const { revision, entries } = await readPrefix(target, prefix);
+  return { revision, kvs: Object.fromEntries([...entries].map(([k, e]) => [k, e.value])) };
 }
 
 /** Deletes every key under `prefix`; returns how many were deleted. */

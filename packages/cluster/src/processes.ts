@@ -85,12 +85,6 @@ export function signalProcess(ref: ProcessId, sig: NodeJS.Signals): void {
   if (isAlive(ref)) signal(ref.pid, sig);
 }
 
-/** Signals a whole process group (negative PID), never by name. */
-export function signalGroup(pgid: number, sig: NodeJS.Signals): void {
-  // Never our own group: that would take this Node process (and its test runner) down too.
-  if (pgid > 1 && pgid !== procStat(process.pid)?.pgrp) signal(-pgid, sig);
-}
-
 /**
  * Stops a process: SIGTERM, then SIGKILL after `graceMs`, then waits until it is gone. With
  * `group`, the whole process group is signalled (tsx children, workerd under miniflare, PostgreSQL

@@ -1,7 +1,7 @@
 /** Starting, stopping and hard-killing one member of a Patroni scope by PID. */
 import { errorMessage, waitUntil } from "../poll.ts";
 import { postgresOwner, postmasterOf } from "../postgres/process.ts";
-import { isAlive, killTree, signalGroup, signalProcess, spawnDaemon, tail } from "../processes.ts";
+import { isAlive, killTree, signalProcess, spawnDaemon, stopProcess, tail } from "../processes.ts";
 import type { PatroniMember, PatroniShard } from "./schema.ts";
 
 export type { PatroniMember, PatroniShard } from "./schema.ts";
@@ -83,13 +83,7 @@ export async function stopMember(member: PatroniMember, graceMs: number): Promis
  */
 export async function killMemberProcesses(member: PatroniMember): Promise<void> {
   // Patroni first: it must not see its PostgreSQL die and start it again.
-  const patroni = member.patroni;
-  if (patroni && isAlive(patroni)) {
-    signalGroup(patroni.pid, "SIGKILL");
-    if (!(await waitUntil(() => !isAlive(patroni), 10_000))) {
-      throw new Error(`member ${member.name}: Patroni (PID ${patroni.pid}) survived SIGKILL`);
-    }
-  }
+  if (member.patroni) await stopProcess({ ...member.patroni, group: true }, { signal: "SIGKILL" });
   const postmaster = postmasterOf(member.dataDir);
   if (postmaster) await killTree(postmaster);
   member.patroni = null;

@@ -7,7 +7,7 @@ import { readFile, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readPrefix, startScratchEtcd, valuesOf } from "../etcd.ts";
+import { readValues, startScratchEtcd } from "../etcd.ts";
 import { poll } from "../poll.ts";
 import { portAnswers } from "../ports.ts";
 import { postmasterOf } from "../postgres/process.ts";
@@ -135,7 +135,7 @@ describe("a Patroni scope with one leader and one replica", { timeout: 90_000 },
   it("publishes leader and members with the gateway URL in etcd, and records every spawned PID", async () => {
     const keys = await eventually(
       async () => {
-        const kvs = valuesOf((await readPrefix(current().etcdUrls[0] ?? "", namespace)).entries);
+        const { kvs } = await readValues(current().etcdUrls[0] ?? "", namespace);
         const replica = kvs["/firstclick/patroni/t0/members/t0n1"];
         // The member key lags the REST API by a loop or two.
         return replica && JSON.parse(replica).state === "running" ? kvs : null;

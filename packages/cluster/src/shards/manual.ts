@@ -7,7 +7,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { etcdKey, snapshotFromEtcd, type TopologySnapshot } from "@firstclick/core";
 import { migratePrimary } from "@firstclick/db/migrate";
-import { readPrefix, valuesOf, withEtcd } from "../etcd.ts";
+import { readPrefix, readValues, withEtcd } from "../etcd.ts";
 import { type Layout, nodeOf, primaryOf, replicasOf } from "../layout.ts";
 import type { SwitchoverResult } from "../patroni/settle.ts";
 import { poll, settleAll } from "../poll.ts";
@@ -125,8 +125,8 @@ export class ManualShards implements ShardManager {
   }
 
   async topology(): Promise<TopologySnapshot> {
-    const { revision, entries } = await readPrefix(this.layout, this.layout.etcdPrefix);
-    return snapshotFromEtcd(valuesOf(entries), revision, this.layout.etcdPrefix);
+    const { revision, kvs } = await readValues(this.layout, this.layout.etcdPrefix);
+    return snapshotFromEtcd(kvs, revision, this.layout.etcdPrefix);
   }
 
   async status(): Promise<null> {

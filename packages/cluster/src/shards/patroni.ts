@@ -15,7 +15,7 @@ import {
   type TopologySnapshot,
 } from "@firstclick/core";
 import { migratePrimary } from "@firstclick/db/migrate";
-import { deletePrefix, readPrefix, valuesOf, withEtcd } from "../etcd.ts";
+import { deletePrefix, readValues, withEtcd } from "../etcd.ts";
 import { type Layout, nodeOf } from "../layout.ts";
 import { checkTimings, DEFAULT_PATRONI_TIMINGS, type PatroniTimings } from "../patroni/config.ts";
 import type { PatroniLayout, PatroniShard } from "../patroni/schema.ts";
@@ -184,8 +184,7 @@ export class PatroniShards implements ShardManager {
 
   /** The topology the origin builds in this mode: ring key + Patroni's keys, read at one revision. */
   async topology(): Promise<TopologySnapshot> {
-    const { revision, entries } = await readPrefix(this.layout, this.layout.etcdPrefix);
-    const kvs = valuesOf(entries);
+    const { revision, kvs } = await readValues(this.layout, this.layout.etcdPrefix);
     // The ring key is validated by core's manual-mode reader (no shards/* keys: all empty).
     const { ring } = snapshotFromEtcd(kvs, revision, this.layout.etcdPrefix);
     return snapshotFromPatroni(kvs, revision, {
