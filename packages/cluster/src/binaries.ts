@@ -90,13 +90,7 @@ function otherDirs(binDirs?: readonly string[]): string[] {
   return binDirs ? [...binDirs] : [...pathDirs(), "/usr/bin", "/usr/local/bin", "/usr/sbin"];
 }
 
-interface Search {
-  pgBinDir: string | null;
-  etcd: string | null;
-  redis: string | null;
-  patroni: string | null;
-  runuser: string | null;
-}
+type Search = { [K in keyof Binaries]-?: Binaries[K] | null };
 
 async function search(options: FindBinariesOptions): Promise<Search> {
   const pgDirs = await pgCandidateDirs(options.binDirs);

@@ -124,11 +124,8 @@ export async function readLayout(stateDir: string): Promise<Layout | null> {
   if (!existsSync(path)) return null;
   const parsed = LayoutSchema.safeParse(JSON.parse(await readFile(path, "utf8")));
   if (!parsed.success) {
-    const where = parsed.error.issues
-      .slice(0, 3)
-      .map((i) => `${i.path.join(".")}: ${i.message}`)
-      .join("; ");
-    throw new Error(`${path} is not a layout this version understands (${where})`);
+    const why = z.prettifyError(parsed.error);
+    throw new Error(`${path} is not a layout this version understands:\n${why}`);
   }
   return parsed.data;
 }

@@ -147,7 +147,6 @@ export function flags(options: Record<string, string | number>): string[] {
 
 export interface Daemon {
   ref: ProcessRef;
-  child: ChildProcess;
   /** Set once the process has exited (while this Node process watches it). */
   exitCode: () => number | string | null;
   logFile: string;
@@ -183,23 +182,17 @@ export function spawnDaemon(options: SpawnOptions): Daemon {
     closeSync(fd);
   }
   let exit: number | string | null = null;
-  let spawnError: Error | null = null;
   child.on("exit", (code, sig) => {
     exit = code ?? sig ?? "exited";
   });
   child.on("error", (error) => {
-    spawnError = error;
     exit = `spawn error: ${error.message}`;
   });
   child.unref();
-  if (child.pid === undefined) {
-    throw new Error(
-      `could not start ${options.command}: ${(spawnError as Error | null)?.message ?? "no pid"}`,
-    );
-  }
+  // A missing program has no PID; its "error" event comes later, so the message cannot say why.
+  if (child.pid === undefined) throw new Error(`could not start ${options.command}`);
   return {
     ref: processRef(child.pid, true),
-    child,
     exitCode: () => exit,
     logFile: options.logFile,
   };
