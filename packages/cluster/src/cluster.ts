@@ -55,7 +55,7 @@ export async function attach(
 ): Promise<Cluster> {
   const layout = await readLayout(resolve(stateDir));
   if (!layout) throw new Error(`no cluster layout in ${resolve(stateDir)} (run \`up\` first)`);
-  return Cluster.fromLayout(layout, options.log ?? (() => {}));
+  return new Cluster(layout, options.log ?? (() => {}));
 }
 
 export class Cluster implements ShardHost {
@@ -65,7 +65,8 @@ export class Cluster implements ShardHost {
   /** @internal How this cluster's shards run: chosen once, from the layout's mode. */
   readonly shards: ShardManager;
 
-  private constructor(
+  /** @internal Made by `up` and `attach`. */
+  constructor(
     private readonly current: Layout,
     readonly log: (line: string) => void,
     patroni: PatroniUpOptions = {},
@@ -74,14 +75,6 @@ export class Cluster implements ShardHost {
       current.ha === "patroni"
         ? new PatroniShards(this, patroni)
         : new ManualShards(this, join(defaultStateDir(), "cache"));
-  }
-
-  static fromLayout(
-    layout: Layout,
-    log: (line: string) => void,
-    patroni?: PatroniUpOptions,
-  ): Cluster {
-    return new Cluster(layout, log, patroni);
   }
 
   /** The live layout (also on disk as layout.json). Treat as read-only. */

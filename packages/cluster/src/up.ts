@@ -38,7 +38,7 @@ async function cleanupLeftovers(stateDir: string, log: (line: string) => void): 
   }
   if (old && !old.stoppedAt) {
     log("stopping the previous run's processes (from its layout.json)");
-    await Cluster.fromLayout(old, log).down();
+    await new Cluster(old, log).down();
   }
   // Databases the old layout did not record (a crash between their start and the save).
   await stopLeftoverPostmasters(stateDir, log);
@@ -67,7 +67,7 @@ export async function up(options: UpOptions = {}): Promise<Cluster> {
     log,
   });
   const layout = planLayout(options, { stateDir, repoRoot: repoRoot(), binaries });
-  const cluster = Cluster.fromLayout(layout, log, options.patroni);
+  const cluster = new Cluster(layout, log, options.patroni);
   await checkPortsFree([...layoutServices(layout), ...cluster.shards.extraPorts()]);
   await cluster.shards.prepare();
   await makePgDir(join(stateDir, "logs"));

@@ -4,7 +4,7 @@
  */
 import { AbortPoll, poll } from "../poll.ts";
 import { isAlive } from "../processes.ts";
-import { memberOf, type PatroniMember, type PatroniShard } from "./members.ts";
+import { memberOf, type PatroniShard } from "./members.ts";
 import {
   clusterView,
   isLeaderRole,
@@ -61,14 +61,6 @@ async function settled(shard: PatroniShard): Promise<SettledShard | undefined> {
   return { leader: leader.name, replicas };
 }
 
-/** Fails the wait at once when a member's Patroni we are waiting for has exited. */
-function checkAlive(members: readonly PatroniMember[], what: string): void {
-  const dead = members.filter((m) => !isAlive(m.patroni)).map((m) => m.name);
-  if (dead.length > 0) {
-    throw new AbortPoll(new Error(`${what}: Patroni exited on ${dead.join(", ")}`));
-  }
-}
-
 /**
  * Waits until the shard is settled (one leader, every running member streaming from it).
  * Returns the leader and replicas. Members whose Patroni is not running are not waited for.
@@ -81,7 +73,9 @@ export async function waitForPatroniShard(
   const what = `scope ${shard.scope} to settle (one leader, ${running.length - 1} streaming replicas)`;
   return poll(
     async () => {
-      checkAlive(running, what);
+      // A member's Patroni we are waiting for has exited: fail at once.
+      const dead = running.filter((m) => !isAlive(m.patroni)).map((m) => m.name);
+      if (dead.length > 0) throw new AbortPoll(new Error(`${what}: Patroni exited on ${dead}`));
       return settled(shard);
     },
     { timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS, what },
