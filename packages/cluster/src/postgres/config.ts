@@ -143,33 +143,20 @@ export async function pgTemplate(ctx: PgContext, cacheDir: string): Promise<stri
   return dir;
 }
 
-/** cp -a: as root the copy stays owned by postgres, with the data dir's 0700 mode. */
-async function cloneTemplate(template: string, dataDir: string): Promise<void> {
-  await run("cp", ["-a", template, dataDir], { timeoutMs: 60_000 });
-}
-
-export async function initPrimary(
-  ctx: PgContext,
-  node: NodeLayout,
-  template: string,
-): Promise<void> {
-  await cloneTemplate(template, node.pg.dataDir);
-  await writeNodeConfig(ctx, node);
-}
-
 /**
- * A replica made from the same template as its (not yet started) primary: both begin at the
+ * A node's data dir as a copy of the template (`cp -a`: as root it stays owned by postgres, mode
+ * 0700). With `primary`, a replica of that (not yet started) primary: both begin at the
  * template's shutdown checkpoint, so the copy is a valid base backup and the replica streams
  * everything the primary writes from its first start on (through a slot created before any
  * write). No pg_basebackup needed.
  */
-export async function initReplica(
+export async function initNode(
   ctx: PgContext,
-  primary: NodeLayout,
-  replica: NodeLayout,
+  node: NodeLayout,
   template: string,
+  primary?: NodeLayout,
 ): Promise<void> {
-  await cloneTemplate(template, replica.pg.dataDir);
-  await writeNodeConfig(ctx, replica);
-  await writeStandbyConfig(replica, primary);
+  await run("cp", ["-a", template, node.pg.dataDir], { timeoutMs: 60_000 });
+  await writeNodeConfig(ctx, node);
+  if (primary) await writeStandbyConfig(node, primary);
 }

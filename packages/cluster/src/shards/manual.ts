@@ -12,7 +12,7 @@ import { type Layout, nodeOf, primaryOf, replicasOf } from "../layout.ts";
 import type { SwitchoverResult } from "../patroni/settle.ts";
 import { poll, settleAll } from "../poll.ts";
 import type { NamedPort } from "../ports.ts";
-import { initPrimary, initReplica, pgTemplate } from "../postgres/config.ts";
+import { initNode, pgTemplate } from "../postgres/config.ts";
 import { nodeHealth } from "../postgres/health.ts";
 import { killNode, postmasterOf, startNode, stopNode } from "../postgres/process.ts";
 import {
@@ -87,8 +87,8 @@ export class ManualShards implements ShardManager {
     };
     // Every node of the shard is a copy of the same template, made before the primary starts.
     await settleAll([
-      initPrimary(pg, primary, template),
-      ...replicas.map((r) => initReplica(pg, primary, r, template)),
+      initNode(pg, primary, template),
+      ...replicas.map((r) => initNode(pg, r, template, primary)),
     ]);
     step("data dirs");
     primary.pg.process = await startNode(pg, primary);
