@@ -18,7 +18,7 @@ const node = {
 };
 
 describe("Patroni member configuration", () => {
-  const config = patroniMemberConfig({
+  const input = {
     scope: "s0",
     namespace: "/firstclick/patroni/",
     etcdUrls: ["http://127.0.0.1:24100"],
@@ -29,7 +29,8 @@ describe("Patroni member configuration", () => {
     timings: DEFAULT_PATRONI_TIMINGS,
     synchronousMode: false,
     postBootstrap: "/state/post-bootstrap.sh",
-  });
+  };
+  const config = patroniMemberConfig(input);
 
   it("uses the etcd3 DCS, loopback addresses, pg_rewind, slots and the gateway tag", () => {
     expect(config).toMatchObject({
@@ -63,20 +64,7 @@ describe("Patroni member configuration", () => {
   });
 
   it("keeps ordinary commits asynchronous in synchronous mode", () => {
-    const sync = patroniMemberConfig({
-      ...{
-        scope: "s0",
-        namespace: "/n/",
-        etcdUrls: ["http://127.0.0.1:24100"],
-        node,
-        dataDir: "/d",
-        memberDir: "/m",
-        pgBinDir: "/b",
-        timings: DEFAULT_PATRONI_TIMINGS,
-        postBootstrap: "/p",
-      },
-      synchronousMode: true,
-    });
+    const sync = patroniMemberConfig({ ...input, synchronousMode: true });
     expect(sync).toMatchObject({
       bootstrap: {
         dcs: {
