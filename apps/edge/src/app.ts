@@ -2,6 +2,8 @@ import { isShortCode, POSITION_HEADER, PROBLEM } from "@firstclick/core";
 import { type Context, Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { clickAnalytics } from "./analytics/middleware.ts";
+import type { CachedAnswer } from "./cache/entry.ts";
+import { LinkCaches, type LinkCachesOptions } from "./cache/link-caches.ts";
 import {
   type EdgeBindings,
   type EdgeConfig,
@@ -21,7 +23,7 @@ import {
   shardsUnavailable,
 } from "./pages.ts";
 import { passThrough } from "./passthrough.ts";
-import { planRedirect, routeHeader } from "./route.ts";
+import { cacheRouteHeader, planRedirect, routeHeader } from "./route.ts";
 import {
   decideWithStrategies,
   type InstalledStrategies,
@@ -30,7 +32,7 @@ import {
 } from "./strategies/index.ts";
 import { judgeClientPosition } from "./strategies/position.ts";
 import { type Background, TopologyCache } from "./topology-cache.ts";
-import { type Fetcher, resolveRedirect } from "./upstream.ts";
+import { type Fetcher, resolveRedirect, type ServedAnswer } from "./upstream.ts";
 
 /**
  * Redirects are never stored by a browser or a shared cache. `private` keeps CDNs and proxies
@@ -50,6 +52,8 @@ export interface EdgeAppOptions {
   strategies?: InstalledStrategies;
   /** Subrequests to gateways and the origin (default: the global fetch). */
   fetcher?: Fetcher;
+  /** The link cache's location tier (default `caches.default`; null: memory only). */
+  cacheLocation?: LinkCachesOptions["location"];
   logError?: (message: string) => void;
 }
 
@@ -76,6 +80,22 @@ function background(c: Context<EdgeEnv>): Background {
   };
 }
 
+/** The redirect or the 410 page for a link's answer, from a gateway or from the cache. */
+function answerLink(
+  c: Context<EdgeEnv>,
+  code: string,
+  answer: Exclude<ServedAnswer | CachedAnswer, { kind: "missing" }>,
+  routed: Record<string, string>,
+): Response | Promise<Response> {
+  if (answer.kind === "found") {
+    return new Response(null, {
+      status: answer.redirectStatus,
+      headers: { location: answer.url, "cache-control": REDIRECT_CACHE_CONTROL, ...routed },
+    });
+  }
+  return problemPage(c, linkGone(code, answer.reason), routed);
+}
+
 export function createEdgeApp(options: EdgeAppOptions = {}) {
   const logError = options.logError ?? ((m: string) => console.error(m));
   const cache = options.topologyCache ?? new TopologyCache({ logError });
@@ -84,6 +104,7 @@ export function createEdgeApp(options: EdgeAppOptions = {}) {
   let replicaCursor = 0;
   let budget: FallbackBudget | null = null;
   const strategiesByConfig = new WeakMap<EdgeConfig, RyowStrategy[]>();
+  const linkCaches = new LinkCaches({ location: options.cacheLocation, logError });
 
   function strategies(config: EdgeConfig, bindings: EdgeBindings): RyowStrategy[] {
     let built = strategiesByConfig.get(config);
@@ -109,7 +130,7 @@ export function createEdgeApp(options: EdgeAppOptions = {}) {
     return c.json({ ok: true, topologyVersion: topology?.version ?? null });
   });
 
-  app.route("/_internal", internalRoutes(cache));
+  app.route("/_internal", internalRoutes(cache, linkCaches));
 
   const toOrigin = (c: Context<EdgeEnv>) => passThrough(c, edgeConfig(c.env).originUrl, fetcher);
   app.all("/", toOrigin);
@@ -143,16 +164,29 @@ export function createEdgeApp(options: EdgeAppOptions = {}) {
     }
     const cookieHeader = c.req.header("cookie") ?? null;
     const nowSeconds = Math.floor(now / 1000);
+    const shard = topology.shardFor(code);
     const [route, position] = await Promise.all([
       decideWithStrategies(strategies(config, c.env), { code, cookieHeader, nowSeconds }),
       judgeClientPosition(config, {
         topology,
-        shard: topology.shardFor(code),
+        shard,
         cookieHeader,
         headerValue: c.req.header(POSITION_HEADER) ?? null,
         nowSeconds,
       }),
     ]);
+    // A client the strategies send to the primary, or whose position token names this shard,
+    // may have just written the link: only a gateway can answer it (cache/README.md).
+    const linkCache = linkCaches.for(config);
+    const hit = await linkCache?.get(code, {
+      nowMs: now,
+      bypass: route === "primary" || position !== null,
+    });
+    if (hit) {
+      return answerLink(c, code, hit.entry.answer, {
+        "x-firstclick-route": cacheRouteHeader(hit.tier, shard),
+      });
+    }
     const plan = planRedirect({
       topology,
       code,
@@ -175,19 +209,11 @@ export function createEdgeApp(options: EdgeAppOptions = {}) {
     }
     const routed = { "x-firstclick-route": routeHeader(result.servedBy, result.shard) };
     const { answer } = result;
-    if (answer.kind === "found") {
-      return new Response(null, {
-        status: answer.redirectStatus,
-        headers: { location: answer.url, "cache-control": REDIRECT_CACHE_CONTROL, ...routed },
-      });
+    linkCache?.put(code, answer, { nowMs: Date.now(), background: background(c) });
+    if (answer.kind === "missing") {
+      return problemPage(c, plan.lost ? linkLost(code) : linkNotFound(code), routed);
     }
-    const spec =
-      answer.kind === "gone"
-        ? linkGone(code, answer.reason)
-        : plan.lost
-          ? linkLost(code)
-          : linkNotFound(code);
-    return problemPage(c, spec, routed);
+    return answerLink(c, code, answer, routed);
   });
 
   app.notFound((c) => problemPage(c, NOT_FOUND));

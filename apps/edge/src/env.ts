@@ -5,6 +5,7 @@ import {
   type Strategy,
 } from "@firstclick/core";
 import { z } from "zod";
+import { type CacheConfig, CacheSettingsSchema, cacheConfig } from "./cache/settings.ts";
 
 /**
  * The edge's configuration, parsed once per bindings object from the Worker's vars and secrets
@@ -44,6 +45,8 @@ const EnvSchema = ConsistencySettingsSchema.extend({
   FALLBACK_BUDGET_PER_MINUTE: optionalSetting(
     z.coerce.number().int().min(0).max(1_000_000),
   ).transform((n) => n ?? 600),
+  // CACHE, CACHE_MAX_*: the link cache's own fragment (cache/settings.ts).
+  ...CacheSettingsSchema.shape,
 });
 
 export interface EdgeConfig {
@@ -61,6 +64,8 @@ export interface EdgeConfig {
   redisClient: "durable_object" | "socket";
   upstreamTimeoutMs: number;
   fallbackBudgetPerMinute: number;
+  /** The link cache (cache/README.md); `enabled: false` with CACHE=off. */
+  cache: CacheConfig;
 }
 
 export class EdgeConfigError extends Error {
@@ -90,6 +95,7 @@ function parse(bindings: EdgeBindings): EdgeConfig {
     redisClient: e.REDIS_CLIENT,
     upstreamTimeoutMs: e.UPSTREAM_TIMEOUT_MS,
     fallbackBudgetPerMinute: e.FALLBACK_BUDGET_PER_MINUTE,
+    cache: cacheConfig(e),
   };
 }
 

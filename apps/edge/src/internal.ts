@@ -1,4 +1,5 @@
 import {
+  isShortCode,
   PROBLEM,
   parseTopologySnapshot,
   problem,
@@ -9,12 +10,15 @@ import { type Context, Hono } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { bodyLimit } from "hono/body-limit";
 import { timingSafeEqual } from "hono/utils/buffer";
+import type { LinkCaches } from "./cache/link-caches.ts";
 import { type EdgeEnv, edgeConfig } from "./env.ts";
 import { TOPOLOGY_KV_KEY, type TopologyCache } from "./topology-cache.ts";
 
 /**
  * `PUT|GET /_internal/topology`: the origin publishes snapshots here (docs/architecture.md).
- * hono's bearer-auth and body-limit guard it; app.ts mounts it under `/_internal`.
+ * `DELETE /_internal/cache/:code`: the origin purges a code from the link cache after an edit or
+ * a delete. hono's bearer-auth (and body-limit on the snapshot) guard them; app.ts mounts this
+ * under `/_internal`.
  */
 
 /** A snapshot of 1024 shards with a few replicas each stays well below this. */
@@ -70,26 +74,48 @@ async function putTopology(c: Context<EdgeEnv>, cache: TopologyCache): Promise<R
   return json({ version: snapshot.version, accepted: true });
 }
 
-export function internalRoutes(cache: TopologyCache) {
+/**
+ * Drops the code from this isolate's memory and this location's Cache API (cache/README.md:
+ * other isolates and locations keep theirs until the TTL cap).
+ */
+async function purgeCode(c: Context<EdgeEnv>, caches: LinkCaches): Promise<Response> {
+  const code = c.req.param("code") ?? "";
+  if (!isShortCode(code)) {
+    return problem({
+      type: PROBLEM.validation,
+      title: "Not a short code",
+      status: 400,
+      detail: "Purge a short code: 7 base62 characters or a 3–64 character alias.",
+    });
+  }
+  const linkCache = caches.for(edgeConfig(c.env));
+  if (!linkCache) return json({ code, cache: "off" });
+  const { location } = await linkCache.purge(code, Date.now());
+  return json({ code, cache: "on", location });
+}
+
+export function internalRoutes(cache: TopologyCache, linkCaches: LinkCaches) {
   const app = new Hono<EdgeEnv>();
+  const internalAuth = bearerAuth({
+    verifyToken: isInternalSecret,
+    realm: "firstclick-internal",
+    noAuthenticationHeader: { message: unauthorized },
+    invalidToken: { message: unauthorized },
+    // RFC 6750 §3.1: a header that is not `Bearer <token68>` is a bad request, not a bad token.
+    invalidAuthenticationHeader: {
+      message: () =>
+        problem({
+          type: PROBLEM.unauthorized,
+          title: "Malformed Authorization header",
+          status: 400,
+          detail: "Send `Authorization: Bearer <INTERNAL_SECRET>`.",
+        }),
+    },
+  });
+  app.use("/topology", internalAuth);
+  app.use("/cache/*", internalAuth);
   app.use(
     "/topology",
-    bearerAuth({
-      verifyToken: isInternalSecret,
-      realm: "firstclick-internal",
-      noAuthenticationHeader: { message: unauthorized },
-      invalidToken: { message: unauthorized },
-      // RFC 6750 §3.1: a header that is not `Bearer <token68>` is a bad request, not a bad token.
-      invalidAuthenticationHeader: {
-        message: () =>
-          problem({
-            type: PROBLEM.unauthorized,
-            title: "Malformed Authorization header",
-            status: 400,
-            detail: "Send `Authorization: Bearer <INTERNAL_SECRET>`.",
-          }),
-      },
-    }),
     bodyLimit({
       maxSize: MAX_SNAPSHOT_BYTES,
       onError: () =>
@@ -115,6 +141,18 @@ export function internalRoutes(cache: TopologyCache) {
         detail: "Use GET or PUT.",
       },
       { allow: "GET, PUT" },
+    ),
+  );
+  app.delete("/cache/:code", (c) => purgeCode(c, linkCaches));
+  app.all("/cache/:code", () =>
+    problem(
+      {
+        type: PROBLEM.methodNotAllowed,
+        title: "Method not allowed",
+        status: 405,
+        detail: "Use DELETE to purge a code.",
+      },
+      { allow: "DELETE" },
     ),
   );
   return app;

@@ -1,4 +1,5 @@
 import type { PositionJudgement, Route, Topology, TopologyNode } from "@firstclick/core";
+import type { CacheTier } from "./cache/link-cache.ts";
 
 /**
  * The routing decision of a redirect, as a pure function: which shard owns the code and which
@@ -83,4 +84,12 @@ export type ServedBy = NodeRole | "fallback";
 /** `X-Firstclick-Route`: how the answer was read. Shard ids only, never node addresses. */
 export function routeHeader(servedBy: ServedBy, shard: string): string {
   return `${servedBy}; shard=${shard}`;
+}
+
+/**
+ * `X-Firstclick-Route` of an answer from the edge's link cache (no gateway asked). The tier
+ * comes last so `^(\w+); shard=(\w+)` parsers of the other values keep working.
+ */
+export function cacheRouteHeader(tier: CacheTier, shard: string): string {
+  return `cache; shard=${shard}; tier=${tier}`;
 }
