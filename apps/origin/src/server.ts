@@ -5,6 +5,7 @@ import { getConnInfo } from "@hono/node-server/conninfo";
 import type { Context } from "hono";
 import { createOriginApp } from "./app.ts";
 import type { OriginEnv } from "./env.ts";
+import { EdgePurgeClient } from "./links/edge-purge.ts";
 import { PgLinkStore } from "./links/pg-store.ts";
 import { RedisWriteTracker } from "./links/redis-tracker.ts";
 import { TokenBucketLimiter } from "./rate-limit.ts";
@@ -203,6 +204,10 @@ export async function startOrigin(
       adminKey: env.ADMIN_KEY,
     },
     tracker,
+    edgePurge:
+      env.EDGE_URL && env.INTERNAL_SECRET
+        ? new EdgePurgeClient({ edgeUrl: env.EDGE_URL, secret: env.INTERNAL_SECRET, log })
+        : undefined,
     stats: stats.deps,
     logError: log,
   });

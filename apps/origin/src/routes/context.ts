@@ -30,6 +30,11 @@ export interface WriteTracker {
   track(code: string): Promise<void>;
 }
 
+/** Tells the edge's link cache to forget a code after an edit or delete; never rejects. */
+export interface EdgePurge {
+  purge(code: string): Promise<void>;
+}
+
 export interface OriginAppConfig {
   /** The short domain: short links are `${publicBaseUrl}/${code}`; its host is never a target. */
   publicBaseUrl: string;
@@ -51,6 +56,8 @@ export interface OriginDeps {
   config: OriginAppConfig;
   now?: () => Date;
   tracker?: WriteTracker | undefined;
+  /** The edge cache's purge (links/edge-purge.ts); absent without EDGE_URL. */
+  edgePurge?: EdgePurge | undefined;
   /** Click analytics (ingest, stats, QR); without it those routes are not mounted. */
   stats?: StatsDeps | undefined;
   logError?: (message: string) => void;

@@ -33,6 +33,7 @@ export const deleteLink: MountRoute = (app, ctx) => {
     const deleted = await ctx.guarded(`delete ${code}`, () => ctx.deps.store.softDelete(at, code));
     // Deleted by someone else between the lookup and this delete.
     if (!deleted) throw linkGone({ ...link, deletedAt: ctx.now() });
+    await ctx.deps.edgePurge?.purge(code);
     // Still 204: the token travels in the header (and cookie) only, so clients that expect no
     // body keep working.
     await ctx.confirmWrite(c, code, { topology, position: deleted.position });

@@ -5,7 +5,7 @@ import { MemoryLinkStore } from "../links/memory-store.ts";
 import type { LinkStore, StoredLink } from "../links/store.ts";
 import { TokenBucketLimiter } from "../rate-limit.ts";
 import { TopologyState } from "../topology/state.ts";
-import type { OriginAppConfig, WriteTracker } from "./context.ts";
+import type { EdgePurge, OriginAppConfig, WriteTracker } from "./context.ts";
 
 /**
  * The origin app on an in-memory store, a fixed clock and a two-shard topology, for the route
@@ -40,6 +40,7 @@ export interface Setup {
   perMinute?: number;
   now?: () => Date;
   tracker?: WriteTracker;
+  edgePurge?: EdgePurge;
 }
 
 export function setup(o: Setup = {}) {
@@ -59,6 +60,7 @@ export function setup(o: Setup = {}) {
     config: { publicBaseUrl: BASE, ryowWindow: 30, adminKey: ADMIN_KEY, ...o.config },
     now: o.now ?? (() => new Date(clockMs)),
     tracker: o.tracker,
+    edgePurge: o.edgePurge,
     logError: (m) => errors.push(m),
   });
   return {

@@ -72,6 +72,7 @@ export const updateLink: MountRoute = (app, ctx) => {
     );
     // Deleted between the lookup and the update.
     if (!updated) throw linkGone({ ...link, deletedAt: ctx.now() });
+    await ctx.deps.edgePurge?.purge(code);
     const position = await ctx.confirmWrite(c, code, { topology, position: updated.position });
     return c.json({ ...ctx.view(updated), ...(position ? { position } : {}) }, 200);
   });
