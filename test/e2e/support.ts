@@ -62,9 +62,11 @@ export interface Created {
 export interface Followed {
   status: number;
   location: string | null;
-  /** `primary`, `replica` or `fallback` (from X-Firstclick-Route), null when absent. */
+  /** `primary`, `replica`, `fallback` or `cache` (from X-Firstclick-Route), null when absent. */
   route: string | null;
   shard: string | null;
+  /** For `cache`: `memory` or `location`. */
+  tier: string | null;
   retryAfter: string | null;
   body: string;
 }
@@ -144,12 +146,13 @@ export class Client {
   async follow(code: string, init: RequestInit = {}): Promise<Followed> {
     const res = await this.request(`/${code}`, init);
     const header = res.headers.get("x-firstclick-route");
-    const match = header ? /^(\w+); shard=(\w+)$/.exec(header) : null;
+    const match = header ? /^(\w+); shard=(\w+)(?:; tier=(\w+))?$/.exec(header) : null;
     return {
       status: res.status,
       location: res.headers.get("location"),
       route: match?.[1] ?? null,
       shard: match?.[2] ?? null,
+      tier: match?.[3] ?? null,
       retryAfter: res.headers.get("retry-after"),
       body: await res.text(),
     };
