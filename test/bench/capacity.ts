@@ -3,6 +3,7 @@
  * request cost in the run (plain arithmetic), and its section of BENCHMARKS.md (pure: no I/O).
  */
 import { dec, int, pct, sumGroups, table } from "./format.ts";
+import { CACHE_VARIANTS, type CacheSection } from "./sections/cache.ts";
 import { type PrimariesSection, type RedirectSection, VARIANTS } from "./sections/redirect.ts";
 import { variant } from "./sections/redirect-report.ts";
 import type { CreatesSection } from "./sections/writes.ts";
@@ -23,6 +24,8 @@ export interface CapacityInputs {
   pgCreateMicros: number | null;
   /** Share of reads that reached primaries under (c) with 1 % creators. */
   cookiePrimaryShare: number | null;
+  /** The edge cache's hit ratio on the Zipf workload, (h); null: not measured. */
+  cacheHitRatio: number | null;
 }
 
 export const CAPACITY = {
@@ -40,6 +43,8 @@ export const CAPACITY = {
 
 export interface CapacityPlan {
   gatewayProcesses: number;
+  /** The same with the edge cache answering `cacheHitRatio` of the replica reads. */
+  gatewayProcessesCached: number | null;
   replicaReadsPerShard: number;
   gatewayProcessesPerShard: number;
   replicaNodeCores: number;
@@ -68,6 +73,10 @@ export function capacityPlan(x: CapacityInputs): CapacityPlan {
   const pgCreate = x.pgCreateMicros ?? 0;
   return {
     gatewayProcesses,
+    gatewayProcessesCached:
+      x.cacheHitRatio === null
+        ? null
+        : Math.ceil((replicaReads * (1 - x.cacheHitRatio)) / perProcess),
     replicaReadsPerShard,
     gatewayProcessesPerShard: Math.ceil(replicaReadsPerShard / perProcess),
     // Cores for gateway + PostgreSQL on the replicas of one shard.
@@ -95,6 +104,7 @@ export interface CapacitySources {
   redirect?: RedirectSection;
   primaries?: PrimariesSection;
   creates?: CreatesSection;
+  cache?: CacheSection;
 }
 
 export function capacityInputs(sections: CapacitySources): CapacityInputs | null {
@@ -114,6 +124,8 @@ export function capacityInputs(sections: CapacitySources): CapacityInputs | null
     originCreateMicros: createAsync ? (createAsync.cpuMicrosPerRequest.origin ?? null) : null,
     pgCreateMicros: createAsync ? sumGroups(createAsync.cpuMicrosPerRequest, "pg:") : null,
     cookiePrimaryShare: variant(sections.primaries, VARIANTS.cookie)?.primaryShare ?? null,
+    cacheHitRatio:
+      sections.cache?.variants.find((v) => v.variant === CACHE_VARIANTS.cached)?.hitRatio ?? null,
   };
 }
 
@@ -162,6 +174,15 @@ export function capacitySection(x: CapacityInputs): string[] {
           "gateway processes on replicas",
           `${int(redirects)} × ${pct(1 - (x.cookiePrimaryShare ?? CAPACITY.creatorShare), 0)} reads/s × ${int(x.gatewayMicros)} µs ÷ (${u} × 1 s)`,
           `**${int(plan.gatewayProcesses)}** processes, ${int(plan.gatewayProcessesPerShard)} per shard`,
+        ],
+        [
+          "gateway processes with the edge cache, (h)",
+          x.cacheHitRatio === null
+            ? "–"
+            : `as above × (1 − ${pct(x.cacheHitRatio, 1)} hit ratio, Zipf s = 1.1 over 100,000 links)`,
+          plan.gatewayProcessesCached === null
+            ? "not measured"
+            : `**${int(plan.gatewayProcessesCached)}** processes (hot links answered at the edge; a scan of distinct codes still needs the row above)`,
         ],
         [
           "replica cores per shard (gateway + PostgreSQL)",

@@ -7,7 +7,15 @@
 
 import type { LoadSettings } from "./measure.ts";
 
-export const SECTIONS = ["redirect", "primaries", "creates", "lag", "gateway", "core"] as const;
+export const SECTIONS = [
+  "redirect",
+  "primaries",
+  "cache",
+  "creates",
+  "lag",
+  "gateway",
+  "core",
+] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchEnv extends LoadSettings {

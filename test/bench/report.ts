@@ -5,6 +5,8 @@
  */
 import { capacityInputs, capacitySection } from "./capacity.ts";
 import { dec, int, isNum, ms, otherLoad, pct, table } from "./format.ts";
+import type { CacheSection } from "./sections/cache.ts";
+import { cacheReport } from "./sections/cache-report.ts";
 import type { CoreSection } from "./sections/core.ts";
 import { coreReport } from "./sections/core-report.ts";
 import type { GatewaySection } from "./sections/gateway.ts";
@@ -36,6 +38,7 @@ export interface BenchReport {
   sections: {
     redirect?: RedirectSection;
     primaries?: PrimariesSection;
+    cache?: CacheSection;
     gateway?: GatewaySection;
     creates?: CreatesSection;
     lag?: LagSection;
@@ -145,6 +148,7 @@ export function renderMarkdown(report: BenchReport): string {
   const allRuns = [
     ...(sections.redirect?.runs ?? []),
     ...(sections.primaries?.runs ?? []),
+    ...(sections.cache?.runs ?? []),
     ...(sections.gateway?.runs ?? []),
     ...(sections.creates?.runs ?? []),
   ];
@@ -180,6 +184,7 @@ export function renderMarkdown(report: BenchReport): string {
 
   if (sections.redirect) push(...redirectReport(sections.redirect, meta.cluster));
   if (sections.primaries) push(...primariesReport(sections.primaries));
+  if (sections.cache) push(...cacheReport(sections.cache));
   if (sections.creates) push(...createsReport(sections.creates));
   if (sections.lag) push(...lagReport(sections.lag));
   if (sections.gateway) push(...gatewayReport(sections.gateway));

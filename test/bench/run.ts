@@ -21,6 +21,7 @@ import postgres from "postgres";
 import { type BenchContext, openRedis } from "./context.ts";
 import { loadBenchEnv } from "./env.ts";
 import { type BenchReport, renderMarkdown } from "./report.ts";
+import { cacheWorkload } from "./sections/cache.ts";
 import { coreFigures } from "./sections/core.ts";
 import { gatewayVsHello } from "./sections/gateway.ts";
 import { primaryLoad, redirectPath } from "./sections/redirect.ts";
@@ -38,6 +39,7 @@ const PORTS = {
   primary: 26_104,
   fallback: 26_105,
   analytics: 26_106,
+  cached: 26_107,
   hello: 26_110,
 } as const;
 
@@ -107,6 +109,8 @@ async function main(): Promise<void> {
       INTERNAL_SECRET: cluster.layout.secrets.internalSecret,
       ORIGIN_URL: cluster.urls.origin ?? `http://127.0.0.1:${cluster.layout.ports.origin}`,
       RYOW_SECRET: ryowSecret,
+      // The edge cache is measured in its own section, against its own variant (h).
+      CACHE: "off",
       ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
     };
     const topology = Topology.from(await cluster.topology());
@@ -155,6 +159,13 @@ async function main(): Promise<void> {
         bindings: { ...common, STRATEGY: "cookie" },
         analytics: true,
       },
+      // (h): the cookie strategy with the edge cache (sections/cache.ts).
+      {
+        name: "cached",
+        kind: "edge",
+        port: PORTS.cached,
+        bindings: { ...common, STRATEGY: "cookie", CACHE: "on" },
+      },
     ];
     log("starting the Worker variants in workerd (miniflare, unsafeDirectSockets)");
     workers = await startWorkers({
@@ -174,7 +185,7 @@ async function main(): Promise<void> {
     } else {
       await redisHealth.body?.cancel();
     }
-    const edgeUrls = ["cookie", "redis", "primary", "fallback"]
+    const edgeUrls = ["cookie", "redis", "primary", "fallback", "cached"]
       .map((k) => workers?.urls[k])
       .filter((u): u is string => u !== undefined);
     const version = await publishTopology(cluster, edgeUrls);
@@ -185,6 +196,7 @@ async function main(): Promise<void> {
       old: 1_000,
       fresh: 100,
       unknown: 100,
+      ranked: env.sections.has("cache") ? 100_000 : 0,
     });
     log(`seeded ${seed.old.length} old + ${seed.fresh.length} fresh links on ${shard}`);
     redis = await openRedis(redisUrl);
@@ -203,6 +215,7 @@ async function main(): Promise<void> {
     const sections: BenchReport["sections"] = {};
     if (env.sections.has("redirect")) sections.redirect = await redirectPath(ctx);
     if (env.sections.has("primaries")) sections.primaries = await primaryLoad(ctx);
+    if (env.sections.has("cache")) sections.cache = await cacheWorkload(ctx);
     if (env.sections.has("gateway")) sections.gateway = await gatewayVsHello(ctx, PORTS.hello);
     if (cluster.urls.origin) {
       if (env.sections.has("creates")) sections.creates = await creates(ctx);

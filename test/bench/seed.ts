@@ -14,6 +14,12 @@ export interface Seed {
   old: string[];
   fresh: string[];
   unknown: string[];
+  /**
+   * Links last written a day ago, ranked by popularity for the edge cache's Zipf draw (empty
+   * unless asked for). A day, not the minutes since seeding: real hot links are old, and the
+   * cache's TTL grows with a link's age.
+   */
+  ranked: string[];
 }
 
 const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -47,7 +53,7 @@ export const targetOf = (code: string) => `https://example.com/landing/${code}`;
 export async function seedLinks(
   cluster: Cluster,
   topology: Topology,
-  counts: { shard: string; old: number; fresh: number; unknown: number },
+  counts: { shard: string; old: number; fresh: number; unknown: number; ranked?: number },
 ): Promise<Seed> {
   const taken = new Set<string>();
   const seed: Seed = {
@@ -55,14 +61,19 @@ export async function seedLinks(
     old: codesOn(topology, counts.shard, counts.old, taken),
     fresh: codesOn(topology, counts.shard, counts.fresh, taken),
     unknown: codesOn(topology, counts.shard, counts.unknown, taken),
+    ranked: codesOn(topology, counts.shard, counts.ranked ?? 0, taken),
   };
-  const rows = [...seed.old, ...seed.fresh];
+  const rows = [...seed.old, ...seed.fresh, ...seed.ranked];
   const primary = cluster.primaryOf(counts.shard);
   const sql = postgres(cluster.databaseUrl(primary.id), { max: 1, onnotice: () => {} });
   try {
     await sql`insert into links (code, target, edit_token_hash)
               select c, 'https://example.com/landing/' || c, 'bench'
-              from unnest(${rows}::text[]) as c`;
+              from unnest(${[...seed.old, ...seed.fresh]}::text[]) as c`;
+    await sql`insert into links (code, target, edit_token_hash, created_at, updated_at)
+              select c, 'https://example.com/landing/' || c, 'bench',
+                     now() - interval '1 day', now() - interval '1 day'
+              from unnest(${seed.ranked}::text[]) as c`;
   } finally {
     await sql.end({ timeout: 1 });
   }

@@ -1,6 +1,6 @@
 /**
- * The edge cache on a realistic workload (issue 14). Not wired into run.ts yet: see the edge
- * cache's README for the lines that add it. Variants, all on the same seeded shard:
+ * The edge cache on a realistic workload (issue 14), `BENCH_SECTIONS=cache`. Variants, all on
+ * the same seeded shard:
  *   (a)  constant 302 (the ceiling),
  *   (c)  cookie, CACHE=off,
  *   (h)  cookie, CACHE=on,               Zipf s = 1.1 over the seeded links,
@@ -70,12 +70,12 @@ function readsPerRedirect(runs: readonly Run[], variant: string): number {
 
 /**
  * Needs in ctx.workers.urls: `constant`, `cookie` (CACHE=off) and `cached` (CACHE=on), and in
- * ctx.seed.old the 100,000 links the Zipf draw ranks (seeded more than 30 s before, so they are
- * old enough to cache).
+ * ctx.seed.ranked the 100,000 links the Zipf draw ranks (last written a day before, so they are
+ * old enough to cache for the whole TTL cap).
  */
 export async function cacheWorkload(ctx: BenchContext): Promise<CacheSection> {
   const { urls } = ctx.workers;
-  const links = ctx.seed.old;
+  const links = ctx.seed.ranked;
   const zipf = zipfPaths(links, ZIPF_S, ZIPF_LIST).map((path): BenchRequest => ({ path }));
   // Each code once per pass: the LRU (50,000 entries) never holds what comes next.
   const distinct = links.map((code): BenchRequest => ({ path: `/${code}` }));

@@ -1,0 +1,65 @@
+/** The "Edge cache" section of BENCHMARKS.md (pure: no I/O). */
+import { dec, int, ms, pct, ratioText, sumGroups, table } from "../format.ts";
+import { CACHE_VARIANTS, type CacheSection } from "./cache.ts";
+
+/** The issue's goals (issue 14), checked against the medians of this run. */
+export const CACHE_GOALS = { hitOverConstant: 0.8, readsPerRedirect: 0.05, scanOverCookie: 0.97 };
+
+export function cacheReport(s: CacheSection): string[] {
+  const cached = s.variants.find((v) => v.variant === CACHE_VARIANTS.cached);
+  const goal = (ok: boolean | null) => (ok === null ? "not measured" : ok ? "met" : "**not met**");
+  const ha = s.ratios["(h)/(a)"] ?? null;
+  const hc = s.ratios["(h′)/(c)"] ?? null;
+  return [
+    "## Edge cache",
+    "",
+    `Zipf s = ${s.workload.s} over ${int(s.workload.links)} old links (a list of ${int(s.workload.listLength)} draws every connection walks), and (h′) each link once per pass (the 50,000-entry LRU never holds the next one). Cookie strategy, no cookie sent: every miss is one replica read. Hit ratio = 1 − gateway reads per redirect, from the gateways' own counters over a counted run after the timed ones (so the cache is warm).`,
+    "",
+    table(
+      [
+        "variant",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "hit ratio",
+        "gateway reads / redirect",
+        "Worker CPU µs / redirect",
+        "gateway + PostgreSQL CPU µs / redirect",
+      ],
+      s.variants.map((v) => [
+        v.variant,
+        int(v.rps),
+        ms(v.p50),
+        ms(v.p99),
+        Number.isNaN(v.hitRatio) ? "–" : pct(v.hitRatio, 1),
+        dec(v.gatewayReadsPerRedirect, 3),
+        int(v.cpuMicrosPerRequest.workerd),
+        int(sumGroups(v.cpuMicrosPerRequest, "gateway:") + sumGroups(v.cpuMicrosPerRequest, "pg:")),
+      ]),
+    ),
+    "",
+    table(
+      ["goal", "measured", "verdict"],
+      [
+        [
+          `(h)/(a) ≥ ${CACHE_GOALS.hitOverConstant}, req/s`,
+          ratioText(ha),
+          goal(ha ? ha.median >= CACHE_GOALS.hitOverConstant : null),
+        ],
+        [
+          `gateway reads per redirect under (h) ≤ ${CACHE_GOALS.readsPerRedirect}`,
+          cached ? dec(cached.gatewayReadsPerRedirect, 3) : "–",
+          goal(cached ? cached.gatewayReadsPerRedirect <= CACHE_GOALS.readsPerRedirect : null),
+        ],
+        [
+          `(h′)/(c) ≥ ${CACHE_GOALS.scanOverCookie}, req/s (the cache costs nothing when it cannot help)`,
+          ratioText(hc),
+          goal(hc ? hc.median >= CACHE_GOALS.scanOverCookie : null),
+        ],
+        ["(h)/(c), req/s", ratioText(s.ratios["(h)/(c)"] ?? null), "–"],
+      ],
+      ["l", "l", "l"],
+    ),
+    "",
+  ];
+}
