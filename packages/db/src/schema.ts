@@ -68,9 +68,14 @@ export const clickRollups = pgTable(
  * Queue messages already counted on this shard: inserted in the same transaction as their
  * rollups, so a redelivered message finds its id here and adds nothing.
  */
-export const clickBatches = pgTable("click_batches", {
-  id: text("id").primaryKey(),
-  countedAt: timestamp("counted_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
-});
+export const clickBatches = pgTable(
+  "click_batches",
+  {
+    id: text("id").primaryKey(),
+    countedAt: timestamp("counted_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+  },
+  // The ingest prunes ids older than the Queue's retention by this index (rollup-writer.ts).
+  (t) => [index("click_batches_counted_at_idx").on(t.countedAt)],
+);
 
 export type ClickRollupRow = typeof clickRollups.$inferSelect;

@@ -1,0 +1,1 @@
+CREATE INDEX "click_batches_counted_at_idx" ON "click_batches" USING btree ("counted_at");
