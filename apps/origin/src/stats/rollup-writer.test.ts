@@ -141,6 +141,46 @@ describe("RollupWriter on real primaries", () => {
   });
 });
 
+describe("click_batches pruning", () => {
+  const DAY_MS = 24 * 3_600_000;
+  const idsOn = (nodeId: string) =>
+    withSql(cluster.node(nodeId).pg.port, async (sql) =>
+      (await sql<{ id: string }[]>`select id from click_batches where id like 'p-%'`).map(
+        (r) => r.id,
+      ),
+    );
+  const counted = (nodeId: string, id: string, daysAgo: number) =>
+    withSql(cluster.node(nodeId).pg.port, (sql) =>
+      sql`insert into click_batches (id, counted_at)
+          values (${id}, now() - make_interval(days => ${daysAgo}))`.then(() => {}),
+    );
+
+  it("an ingest deletes ids older than the retention, keeps younger ones, once per interval", async () => {
+    await counted("s0n0", "p-old", 15);
+    await counted("s0n0", "p-young", 13);
+    const pruning = new RollupWriter({
+      pools,
+      batchRetentionMs: 14 * DAY_MS,
+      pruneEveryMs: 3_600_000,
+    });
+    await pruning.write(topology, [{ id: "p-m1", rows: [row(a0(), 1)] }]);
+    expect((await idsOn("s0n0")).sort()).toEqual(["p-m1", "p-young"]);
+    // Within the interval the next ingest does not prune again.
+    await counted("s0n0", "p-old2", 20);
+    await pruning.write(topology, [{ id: "p-m2", rows: [row(a0(), 1)] }]);
+    expect((await idsOn("s0n0")).sort()).toEqual(["p-m1", "p-m2", "p-old2", "p-young"]);
+  });
+
+  it("a message redelivered within the retention is still not counted twice", async () => {
+    const pruning = new RollupWriter({ pools, pruneEveryMs: 0 });
+    const before = await countsOn("s1n0", b0());
+    const delivery: ClickDelivery[] = [{ id: "p-m3", rows: [row(b0(), 4)] }];
+    expect(await pruning.write(topology, delivery)).toEqual({ counted: 1, duplicates: 0 });
+    expect(await pruning.write(topology, delivery)).toEqual({ counted: 0, duplicates: 1 });
+    expect(await countsOn("s1n0", b0())).toBe(before + 4);
+  });
+});
+
 describe("StatsReader on real replicas", () => {
   it("reads totals, series and breakdowns from the replica", async () => {
     const code = codes.s0[1] ?? "";

@@ -13,13 +13,27 @@ import type { NodePools } from "./node-pools.ts";
  * transaction that records the deliveries' ids in `click_batches` and upserts the rows of the
  * ids it had not seen before in one statement. A redelivered message finds its id there and
  * adds nothing: exactly-once counts under at-least-once delivery (README.md beside this file).
+ * Once an hour per shard the same transaction also deletes the ids older than the Queue's
+ * retention, so `click_batches` stays about 14 days of messages long.
  */
 
 export interface RollupWriterOptions {
   pools: NodePools;
   /** Client-side bound on one shard's transaction: a hanging primary cannot hang the consumer. */
   deadlineMs?: number;
+  /**
+   * How long a counted message id is kept: at least as long as the Queue can deliver the
+   * message again. Default 14 days, Cloudflare Queues' longest message retention.
+   */
+  batchRetentionMs?: number;
+  /** How often, per shard, an ingest also prunes ids older than that (default once an hour). */
+  pruneEveryMs?: number;
 }
+
+export const BATCH_RETENTION_MS = 14 * 24 * 3_600_000;
+const PRUNE_EVERY_MS = 3_600_000;
+/** Rows one prune deletes at most: a long-unpruned table is worked down an hour at a time. */
+const PRUNE_LIMIT = 50_000;
 
 function describe(error: unknown): string {
   let e: unknown = error;
@@ -50,10 +64,24 @@ function byShard(topology: Topology, deliveries: readonly ClickDelivery[]) {
 export class RollupWriter {
   readonly #pools: NodePools;
   readonly #deadlineMs: number;
+  readonly #retentionSeconds: number;
+  readonly #pruneEveryMs: number;
+  /** When each shard was last pruned by this process (in memory: a restart prunes at once). */
+  readonly #prunedAt = new Map<string, number>();
 
   constructor(options: RollupWriterOptions) {
     this.#pools = options.pools;
     this.#deadlineMs = options.deadlineMs ?? 10_000;
+    this.#retentionSeconds = Math.ceil((options.batchRetentionMs ?? BATCH_RETENTION_MS) / 1000);
+    this.#pruneEveryMs = options.pruneEveryMs ?? PRUNE_EVERY_MS;
+  }
+
+  /** Whether this ingest also prunes the shard's old ids (claimed now, released on failure). */
+  #claimPrune(shard: string, nowMs: number): boolean {
+    const last = this.#prunedAt.get(shard);
+    if (last !== undefined && nowMs - last < this.#pruneEveryMs) return false;
+    this.#prunedAt.set(shard, nowMs);
+    return true;
   }
 
   /**
@@ -84,6 +112,7 @@ export class RollupWriter {
     const node = topology.primaryOf(shard);
     if (!node) throw new ShardUnavailableError(shard, `shard ${shard} has no primary`);
     const sql = this.#pools.sql(node, "primary");
+    const prune = this.#claimPrune(shard, Date.now());
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -92,6 +121,15 @@ export class RollupWriter {
       );
     });
     const transaction = sql.begin(async (tx) => {
+      if (prune) {
+        // In the ingest's own transaction, by the counted_at index (migration 0002): ids the
+        // Queue can no longer deliver again cannot be needed to spot a duplicate.
+        await tx`
+          delete from click_batches where id in (
+            select id from click_batches
+            where counted_at < now() - make_interval(secs => ${this.#retentionSeconds})
+            limit ${PRUNE_LIMIT})`;
+      }
       const ids = [...rowsById.keys()];
       const inserted = await tx<{ id: string }[]>`
         insert into click_batches (id) select unnest(${ids}::text[])
@@ -127,6 +165,7 @@ export class RollupWriter {
     try {
       return await Promise.race([transaction, deadline]);
     } catch (error) {
+      if (prune) this.#prunedAt.delete(shard);
       throw new ShardUnavailableError(shard, `clicks on ${node.id}: ${describe(error)}`);
     } finally {
       clearTimeout(timer);
