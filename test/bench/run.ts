@@ -14,7 +14,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { cpus, loadavg, totalmem } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { type Cluster, defaultStateDir, repoRoot, up } from "@firstclick/cluster";
 import { Topology } from "@firstclick/core";
 import postgres from "postgres";
@@ -270,7 +270,7 @@ async function main(): Promise<void> {
       },
       sections,
     };
-    const outDir = env.outDir ? join(root, env.outDir) : root;
+    const outDir = env.outDir ? resolve(root, env.outDir) : root; // relative to the repo root, or absolute
     await mkdir(outDir, { recursive: true });
     await writeFile(join(outDir, "BENCHMARKS.json"), `${JSON.stringify(report, null, 2)}\n`);
     await writeFile(join(outDir, "BENCHMARKS.md"), renderMarkdown(report));
