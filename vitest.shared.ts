@@ -15,3 +15,17 @@ export function reporters(
   const end = suffix ?? process.env.FIRSTCLICK_TEST_REPORT_SUFFIX ?? "";
   return ["default", ["json", { outputFile: join(dir, `${name}${end}.json`) }]];
 }
+
+/**
+ * The test settings of a Node package whose tests start real servers (PostgreSQL, etcd, Redis)
+ * on the package's own ports: one file at a time, generous timeouts for a loaded 2-core machine.
+ */
+export function serverTests(packageDir: string, include = ["src/**/*.test.ts"]) {
+  return {
+    reporters: reporters(packageDir),
+    include,
+    fileParallelism: false,
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+  };
+}
