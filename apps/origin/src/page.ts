@@ -151,14 +151,15 @@ form.addEventListener("submit", async (event) => {
 });
 `;
 
-export function creatorPage(): string {
+/** The page with its inline script and style allowed by `nonce` (the response's CSP). */
+export function creatorPage(nonce: string): string {
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>firstclick — shorten a link</title>
-<style>${STYLE}</style>
+<style nonce="${nonce}">${STYLE}</style>
 </head>
 <body>
 <main>
@@ -181,7 +182,7 @@ export function creatorPage(): string {
 <div id="result" aria-live="polite"></div>
 ${DASHBOARD_HTML}
 </main>
-<script type="module">${SCRIPT}</script>
+<script type="module" nonce="${nonce}">${SCRIPT}</script>
 </body>
 </html>`;
 }

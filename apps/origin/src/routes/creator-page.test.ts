@@ -41,4 +41,22 @@ describe("GET /", () => {
     const asset = await app.request(ASSET_PATHS.dashboardJs);
     expect(asset.status).toBe(200);
   });
+
+  it("allows its inline script and style by a fresh nonce, never by 'unsafe-inline'", async () => {
+    const { app } = setup();
+    const nonces: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const res = await app.request("/");
+      const csp = res.headers.get("content-security-policy") ?? "";
+      expect(csp).not.toContain("unsafe-inline");
+      const nonce = /script-src [^;]*'nonce-([^']+)'/.exec(csp)?.[1] ?? "";
+      expect(nonce.length).toBeGreaterThanOrEqual(16);
+      expect(csp).toContain(`style-src 'self' 'nonce-${nonce}'`);
+      const html = await res.text();
+      expect(html).toContain(`<script type="module" nonce="${nonce}">`);
+      expect(html).toContain(`<style nonce="${nonce}">`);
+      nonces.push(nonce);
+    }
+    expect(nonces[0]).not.toBe(nonces[1]);
+  });
 });
