@@ -21,6 +21,11 @@ export interface LoadOptions {
   origin: string;
   requests: readonly BenchRequest[];
   connections: number;
+  /**
+   * Where in `requests` this run starts, advanced as it goes: pass the same object to several
+   * runs and they walk the list on from where the last stopped (default: each run from 0).
+   */
+  cursor?: { next: number };
 }
 
 export interface LoadResult {
@@ -61,7 +66,7 @@ function summarize(result: autocannon.Result): LoadResult {
 export function runLoad(options: LoadOptions, mode: Mode): Promise<LoadResult> {
   const list = options.requests;
   if (list.length === 0) throw new Error("runLoad: no requests");
-  let cursor = 0;
+  const shared = options.cursor ?? { next: 0 };
   const bounds =
     "count" in mode
       ? { amount: Math.max(mode.count, options.connections) }
@@ -82,7 +87,7 @@ export function runLoad(options: LoadOptions, mode: Mode): Promise<LoadResult> {
           {
             // A new object every time: autocannon keeps the one passed in and merges into it.
             setupRequest: (request) => {
-              const next = list[cursor++ % list.length] ?? list[0];
+              const next = list[shared.next++ % list.length] ?? list[0];
               return {
                 ...request,
                 method: next?.method ?? "GET",

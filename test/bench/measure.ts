@@ -12,6 +12,11 @@ export interface Variant {
   name: string;
   origin: string;
   requests: readonly BenchRequest[];
+  /**
+   * Walk `requests` on across warm-up, timed and counted runs and rounds, never starting over
+   * (each run from 0 by default): a list of distinct codes then never repeats one.
+   */
+  continuous?: boolean;
   /** Called before each of this variant's runs (e.g. restart a server with other settings). */
   prepare?: () => Promise<void>;
 }
@@ -32,6 +37,8 @@ export interface Run {
   load: LoadResult;
   /** The counted run: exactly `count.requests` answered requests, and the counters' deltas. */
   count: { requests: number; complete: boolean; counters: Record<string, unknown> } | null;
+  /** The probes' deltas over the timed run itself (null without probes). */
+  timedCounters: Record<string, unknown> | null;
   /** CPU seconds by process group during the timed run. */
   cpu: Record<string, number>;
   /** Machine CPU during the timed run: busy seconds and what processes outside our groups used. */
@@ -91,6 +98,14 @@ export async function compare(
 ): Promise<Run[]> {
   const runs: Run[] = [];
   const probes = Object.entries(options.probes ?? {});
+  const cursors = new Map(variants.map((v) => [v, v.continuous ? { next: 0 } : undefined]));
+  const deltas = (before: unknown[], after: unknown[]) => {
+    const counters: Record<string, unknown> = {};
+    for (const [i, [name, probe]] of probes.entries()) {
+      counters[name] = probe.delta(before[i], after[i]);
+    }
+    return counters;
+  };
   for (let round = 0; round < options.rounds; round++) {
     const order = roundOrder(variants, round);
     for (const [position, variant] of order.entries()) {
@@ -99,9 +114,10 @@ export async function compare(
         origin: variant.origin,
         requests: variant.requests,
         connections: options.connections,
+        cursor: cursors.get(variant),
       };
       await warmUp(target, options.warmupSeconds);
-      if (probes.length > 0) await settledReading(probes);
+      const timedBefore = probes.length > 0 ? await settledReading(probes) : [];
 
       const groups = options.cpuGroups();
       const cpuBefore = sampleCpu(groups);
@@ -115,22 +131,22 @@ export async function compare(
       const cpu = cpuDelta(cpuBefore, sampleCpu(groups));
 
       let count: Run["count"] = null;
-      if (probes.length > 0 && options.countRequests > 0) {
+      let timedCounters: Run["timedCounters"] = null;
+      if (probes.length > 0) {
         const before = await settledReading(probes);
-        const counted = await runLoad(target, {
-          count: options.countRequests,
-          maxSeconds: 60,
-        });
-        const after = await settledReading(probes);
-        const counters: Record<string, unknown> = {};
-        for (const [i, [name, probe]] of probes.entries()) {
-          counters[name] = probe.delta(before[i], after[i]);
+        timedCounters = deltas(timedBefore, before);
+        if (options.countRequests > 0) {
+          const counted = await runLoad(target, {
+            count: options.countRequests,
+            maxSeconds: 60,
+          });
+          const after = await settledReading(probes);
+          count = {
+            requests: counted.requests,
+            complete: counted.requests === options.countRequests,
+            counters: deltas(before, after),
+          };
         }
-        count = {
-          requests: counted.requests,
-          complete: counted.requests === options.countRequests,
-          counters,
-        };
       }
 
       const busy = machineAfter.busy - machineBefore.busy;
@@ -142,6 +158,7 @@ export async function compare(
         position,
         load,
         count,
+        timedCounters,
         cpu,
         machine: {
           busySeconds: busy,
