@@ -3,6 +3,7 @@
  * API-style, the position token of its writes, sent back on redirects (issue 12; absent until
  * the origin sends one). Every request becomes one Operation in the recorder.
  */
+import { keepSetCookies } from "../cookie-jar.ts";
 import type { Operation, OperationAnswer, OperationKind, OperationRequest } from "./history.ts";
 
 const POSITION_HEADER = "x-firstclick-position";
@@ -106,15 +107,7 @@ export class ConsistencyClient {
   }
 
   private keepCookies(res: Response): void {
-    for (const line of res.headers.getSetCookie()) {
-      const [pair = "", ...attributes] = line.split(";");
-      const eq = pair.indexOf("=");
-      if (eq <= 0) continue;
-      const name = pair.slice(0, eq).trim();
-      const maxAge = attributes.find((a) => /^\s*max-age=/i.test(a));
-      if (maxAge && Number(maxAge.split("=")[1]) <= 0) this.cookies.delete(name);
-      else this.cookies.set(name, pair.slice(eq + 1).trim());
-    }
+    keepSetCookies(this.cookies, res.headers.getSetCookie());
   }
 
   private async send(

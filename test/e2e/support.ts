@@ -3,9 +3,11 @@
  * talks to it like a browser would (cookies kept per client, redirects not followed), and the
  * bits of topology a test needs to aim at one shard.
  */
+
 import { join } from "node:path";
 import { type Cluster, defaultStateDir, poll, up } from "@firstclick/cluster";
 import { Topology } from "@firstclick/core";
+import { keepSetCookies } from "../cookie-jar.ts";
 
 /** The RYOW window in these tests: short, so "after the window" is seconds away. */
 export const WINDOW_SECONDS = 3;
@@ -87,15 +89,7 @@ export class Client {
 
   private keep(res: Response): void {
     this.lastSetCookies = res.headers.getSetCookie();
-    for (const line of this.lastSetCookies) {
-      const [pair = "", ...attributes] = line.split(";");
-      const eq = pair.indexOf("=");
-      if (eq <= 0) continue;
-      const name = pair.slice(0, eq).trim();
-      const maxAge = attributes.find((a) => /^\s*max-age=/i.test(a));
-      if (maxAge && Number(maxAge.split("=")[1]) <= 0) this.cookies.delete(name);
-      else this.cookies.set(name, pair.slice(eq + 1).trim());
-    }
+    keepSetCookies(this.cookies, this.lastSetCookies);
   }
 
   async request(path: string, init: RequestInit = {}): Promise<Response> {
