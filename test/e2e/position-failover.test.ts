@@ -1,9 +1,11 @@
 /**
- * An asynchronous failover that loses an acknowledged create (issue 12), manual mode: replay
- * paused on s0's replica, a create acknowledged by the primary, the primary killed, the replica
- * promoted (its etcd transaction records timeline 1's switch point). The creator is told the link
- * was lost (edge 410 linkLost, GET /api/links/:code the same); a create acknowledged before the
- * pause is served as usual. Ports 25600–25699.
+ * An asynchronous failover that loses an acknowledged create (issue 12), manual mode. Pausing
+ * replay would not lose it (the replica still receives the WAL and replays all of it when
+ * promoted), so the replica never receives it: s0's replica killed, a create acknowledged by the
+ * primary, the primary killed, the replica restarted (its primary is dead: it stays where it was)
+ * and promoted (its etcd transaction records timeline 1's switch point). The creator is told the
+ * link was lost (edge 410 linkLost, GET /api/links/:code the same); a create acknowledged before
+ * is served as usual. Ports 25600–25699.
  */
 import { PROBLEM } from "@firstclick/core";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -37,13 +39,14 @@ it("a create lost in a failover is reported lost; one that survived is served", 
   const [replica] = system.cluster.replicasOf("s0");
   const primary = topology.primaryOf("s0");
   if (!replica || !primary) throw new Error("s0 needs a primary and a replica");
-  await system.cluster.pauseReplay(replica.id);
+  await system.cluster.kill(replica.id);
   const lost = await creator.create({
     url: target("lost"),
     alias: aliasOn(topology, "s0", "lost"),
   });
   expect(lost.status).toBe(201);
   await system.cluster.kill(primary.id);
+  await system.cluster.restartNode(replica.id);
   await system.cluster.promote(replica.id);
   await system.ready();
 
@@ -53,6 +56,10 @@ it("a create lost in a failover is reported lost; one that survived is served", 
   const api = await creator.request(`/api/links/${lost.code}`);
   expect(api.status).toBe(410);
   expect(((await api.json()) as { type?: string }).type).toBe(PROBLEM.linkLost);
+
+  // Without the token nothing tells the link existed: a stranger gets the ordinary 404.
+  const stranger = await system.client().follow(lost.code);
+  expect(stranger.status).toBe(404);
 
   const survived = await creator.follow(kept.code);
   expect(survived.status).toBe(302);

@@ -130,6 +130,9 @@ export function sharedParameters(
     // failover here sometimes took 10 s instead of 5 (the lock taken at once, the promotion 5 s
     // later). Retrying a dead loopback primary twice a second costs nothing.
     wal_retrieve_retry_interval: "500ms",
+    // A replica reports its replay position every 10 s by default: GET /api/links/:code's
+    // replicas/caughtUp reads it from pg_stat_replication.
+    wal_receiver_status_interval: "1s",
     shared_buffers: "32MB",
     // With synchronous_mode Patroni names a synchronous standby; `local` keeps ordinary commits
     // asynchronous so only transactions that ask for `remote_apply` wait for the replica.

@@ -36,6 +36,9 @@ function nodeConfig(ctx: PgContext, node: NodeLayout): string {
     // A standby whose primary went away retries every 5 s by default: a rejoined or re-pointed
     // replica would wait that long before streaming.
     "wal_retrieve_retry_interval = '500ms'",
+    // A replica reports its replay position every 10 s by default (more often only while WAL
+    // arrives): GET /api/links/:code's replicas/caughtUp reads it from pg_stat_replication.
+    "wal_receiver_status_interval = '1s'",
     "fsync = off",
     "shared_buffers = 32MB",
     "max_connections = 200",
