@@ -1,6 +1,7 @@
 import {
   ConsistencySettingsSchema,
   optionalSetting,
+  parseEnv,
   type RyowWindow,
   type Strategy,
 } from "@firstclick/core";
@@ -73,14 +74,11 @@ export class EdgeConfigError extends Error {
 }
 
 function parse(bindings: EdgeBindings): EdgeConfig {
-  const result = EnvSchema.safeParse(bindings);
-  if (!result.success) {
-    const problems = result.error.issues
-      .map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`)
-      .join("; ");
-    throw new EdgeConfigError(`invalid edge configuration: ${problems}`);
-  }
-  const e = result.data;
+  const e = parseEnv(
+    EnvSchema,
+    bindings,
+    (p) => new EdgeConfigError(`invalid edge configuration: ${p}`),
+  );
   return {
     originUrl: e.ORIGIN_URL,
     internalSecret: e.INTERNAL_SECRET ?? null,

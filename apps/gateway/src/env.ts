@@ -1,3 +1,4 @@
+import { parseEnv } from "@firstclick/core";
 import { z } from "zod";
 
 /**
@@ -22,12 +23,5 @@ const EnvSchema = z.object({
 export type GatewayEnv = z.output<typeof EnvSchema>;
 
 export function loadEnv(source: Record<string, string | undefined> = process.env): GatewayEnv {
-  const result = EnvSchema.safeParse(source);
-  if (!result.success) {
-    const problems = result.error.issues
-      .map((issue) => `${issue.path.join(".")}: ${issue.message}`)
-      .join("; ");
-    throw new Error(`invalid gateway environment: ${problems}`);
-  }
-  return result.data;
+  return parseEnv(EnvSchema, source, (p) => new Error(`invalid gateway environment: ${p}`));
 }

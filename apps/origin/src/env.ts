@@ -1,4 +1,9 @@
-import { ConsistencySettingsSchema, DEFAULT_ETCD_PREFIX, optionalSetting } from "@firstclick/core";
+import {
+  ConsistencySettingsSchema,
+  DEFAULT_ETCD_PREFIX,
+  optionalSetting,
+  parseEnv,
+} from "@firstclick/core";
 import { z } from "zod";
 
 /**
@@ -109,12 +114,5 @@ const EnvSchema = z
 export type OriginEnv = z.output<typeof EnvSchema>;
 
 export function loadEnv(source: Record<string, string | undefined> = process.env): OriginEnv {
-  const result = EnvSchema.safeParse(source);
-  if (!result.success) {
-    const problems = result.error.issues
-      .map((issue) => `${issue.path.join(".")}: ${issue.message}`)
-      .join("; ");
-    throw new Error(`invalid origin environment: ${problems}`);
-  }
-  return result.data;
+  return parseEnv(EnvSchema, source, (p) => new Error(`invalid origin environment: ${p}`));
 }

@@ -45,8 +45,10 @@ export type { Strategy } from "./settings.ts";
 export {
   ConsistencySettingsSchema,
   DEFAULT_STRATEGIES,
+  describeIssues,
   optionalSetting,
   PositionTtlSchema,
+  parseEnv,
   RyowWindowSchema,
   STRATEGIES,
   StrategyListSchema,

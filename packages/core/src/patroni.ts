@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { historyFromPatroni, type TimelineSwitch } from "./position/history.ts";
+import { describeIssues } from "./settings.ts";
 import {
   MAX_SHARDS,
   MAX_VNODES,
@@ -165,11 +166,8 @@ export function snapshotFromPatroni(
     shards,
   });
   if (!result.success) {
-    const detail = result.error.issues
-      .map((i) => `${i.path.length ? i.path.join(".") : "(root)"}: ${i.message}`)
-      .join("; ");
     throw new TopologyError(
-      `Patroni topology under ${options.namespace} at revision ${revision} is invalid: ${detail}`,
+      `Patroni topology under ${options.namespace} at revision ${revision} is invalid: ${describeIssues(result.error)}`,
     );
   }
   return result.data;

@@ -12,6 +12,24 @@ export const STRATEGIES = ["cookie", "fallback", "redis", "primary", "position"]
 export type Strategy = (typeof STRATEGIES)[number];
 export const DEFAULT_STRATEGIES: readonly Strategy[] = ["cookie"];
 
+/** A zod error as one line: `path: message; path: message` (`(root)` for the whole value). */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => `${issue.path.length ? issue.path.join(".") : "(root)"}: ${issue.message}`)
+    .join("; ");
+}
+
+/** Parses an app's environment with its schema, or throws one error naming every bad setting. */
+export function parseEnv<S extends z.ZodType>(
+  schema: S,
+  source: unknown,
+  fail: (problems: string) => Error,
+): z.output<S> {
+  const result = schema.safeParse(source);
+  if (!result.success) throw fail(describeIssues(result.error));
+  return result.data;
+}
+
 /** Unset vars arrive as undefined from wrangler.toml and as "" from shells: same meaning. */
 export const optionalSetting = <T extends z.ZodType>(schema: T) =>
   z.preprocess((v) => (v === "" ? undefined : v), schema.optional());

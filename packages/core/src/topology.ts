@@ -2,6 +2,7 @@ import { z } from "zod";
 import { latestTimelines, TimelineHistorySchema, type TimelineSwitch } from "./position/history.ts";
 import { HashRing } from "./ring.ts";
 import type { Route } from "./ryow.ts";
+import { describeIssues } from "./settings.ts";
 
 /**
  * The shard topology: which shards the ring has, and for each shard its primary and replicas.
@@ -84,12 +85,6 @@ export type TopologySnapshot = z.input<typeof TopologySnapshotSchema>;
 
 export class TopologyError extends Error {
   override readonly name = "TopologyError";
-}
-
-function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .map((issue) => `${issue.path.length ? issue.path.join(".") : "(root)"}: ${issue.message}`)
-    .join("; ");
 }
 
 /** Validates untrusted input (a request body, a file) as a snapshot; throws TopologyError. */
