@@ -90,3 +90,15 @@ describe("click analytics on the redirect route", () => {
     expect(messages).toHaveLength(0);
   });
 });
+
+describe("codeOf", () => {
+  it("reads the code from the path as sent, refusing encoded or extra segments", async () => {
+    const { codeOf } = await import("./middleware.ts");
+    expect(codeOf("https://s.example/abc1234")).toBe("abc1234");
+    expect(codeOf("https://s.example/abc1234?utm=x#top")).toBe("abc1234");
+    expect(codeOf("http://127.0.0.1:8787/abc1234#x?y")).toBe("abc1234");
+    expect(codeOf("https://s.example/ab%63123")).toBeNull();
+    expect(codeOf("https://s.example/")).toBeNull();
+    expect(codeOf("https://s.example")).toBeNull();
+  });
+});

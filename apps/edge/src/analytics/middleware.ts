@@ -18,6 +18,23 @@ export interface ClickAnalyticsOptions<E extends { Bindings: ClickBindings }> {
   now?: () => number;
 }
 
+/**
+ * The code in a request URL's path as sent, without parsing the URL a second time: the route
+ * matched `/:segment`, so the path is one segment. Percent-encoding is kept, so anything the
+ * handler refused as a code (encoded, too long, reserved) is refused here too.
+ */
+export function codeOf(url: string): string | null {
+  const start = url.indexOf("/", url.indexOf("//") + 2) + 1;
+  if (start === 0) return null;
+  let end = url.length;
+  const query = url.indexOf("?", start);
+  if (query !== -1) end = query;
+  const hash = url.indexOf("#", start);
+  if (hash !== -1 && hash < end) end = hash;
+  const code = url.slice(start, end);
+  return isShortCode(code) ? code : null;
+}
+
 export function clickAnalytics<E extends { Bindings: ClickBindings }>(
   options: ClickAnalyticsOptions<E>,
 ): MiddlewareHandler<E> {
@@ -27,10 +44,8 @@ export function clickAnalytics<E extends { Bindings: ClickBindings }>(
     if (!c.env?.CLICKS) return;
     const outcome = outcomeOf(c.res.status);
     if (outcome === null) return;
-    // The path as sent: URL keeps percent-encoding, so anything the handler refused as a code
-    // (encoded, too long, reserved) is refused here too.
-    const code = new URL(c.req.url).pathname.slice(1);
-    if (!isShortCode(code)) return;
+    const code = codeOf(c.req.url);
+    if (code === null) return;
     recordClick(
       c.env,
       { waitUntil: options.waitUntil(c) },
