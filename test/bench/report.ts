@@ -72,6 +72,15 @@ function claims(report: BenchReport): Claim[] {
       ...(weak.length > 0 ? { caveat: `only just: ${weak.join("; ")}` } : {}),
     });
   }
+  const gb = r?.ratios["(g)/(b)"] ?? null;
+  if (gb && cb && r) {
+    const worker = cpuRatio(r, VARIANTS.position, VARIANTS.bare, "workerd");
+    out.push({
+      claim: "(g) position ≥ (c) cookie − 0.05, both over (b) bare proxy, req/s",
+      measured: `(g)/(b) ${dec(gb.median)} (rounds ${gb.perRound.map((x) => dec(x)).join(", ")}) beside (c)/(b) ${dec(cb.median)}; from the Worker's CPU per redirect (g)/(b) ${dec(worker)}`,
+      holds: gb.median >= cb.median - 0.05,
+    });
+  }
   const cd = r?.ratios["(c)/(d)"] ?? null;
   out.push({
     claim: "(c) cookie at least as fast as (d) redis",
@@ -105,6 +114,15 @@ function claims(report: BenchReport): Claim[] {
       claim: "with 1 % creators, close to 1 % of reads reach primaries under (c)",
       measured: pct(pc.primaryShare, 2),
       holds: pc.primaryShare <= 0.015,
+    });
+  }
+  const pg = variant(p, VARIANTS.position);
+  if (pg) {
+    out.push({
+      claim:
+        "with 1 % creators whose replica has caught up, ≈ 0 % of reads reach primaries under (g)",
+      measured: `${pct(pg.primaryShare, 2)}${pc ? ` (c: ${pct(pc.primaryShare, 2)})` : ""}`,
+      holds: pg.primaryShare <= 0.001,
     });
   }
   const pe = variant(p, VARIANTS.primary);

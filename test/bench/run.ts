@@ -40,6 +40,7 @@ const PORTS = {
   fallback: 26_105,
   analytics: 26_106,
   cached: 26_107,
+  position: 26_108,
   hello: 26_110,
 } as const;
 
@@ -159,6 +160,13 @@ async function main(): Promise<void> {
         bindings: { ...common, STRATEGY: "cookie" },
         analytics: true,
       },
+      // (g): read-your-writes by the position token (issue 12).
+      {
+        name: "position",
+        kind: "edge",
+        port: PORTS.position,
+        bindings: { ...common, STRATEGY: "position" },
+      },
       // (h): the cookie strategy with the edge cache (sections/cache.ts).
       {
         name: "cached",
@@ -185,7 +193,7 @@ async function main(): Promise<void> {
     } else {
       await redisHealth.body?.cancel();
     }
-    const edgeUrls = ["cookie", "redis", "primary", "fallback", "cached"]
+    const edgeUrls = ["cookie", "redis", "primary", "fallback", "position", "cached"]
       .map((k) => workers?.urls[k])
       .filter((u): u is string => u !== undefined);
     const version = await publishTopology(cluster, edgeUrls);

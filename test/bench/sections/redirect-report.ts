@@ -33,6 +33,7 @@ const LETTERS: Record<string, string> = {
   d: VARIANTS.redis,
   e: VARIANTS.primary,
   f: VARIANTS.fallback,
+  g: VARIANTS.position,
 };
 
 /** "(c)/(b)" → the two variant names. */
@@ -119,7 +120,7 @@ export function primariesReport(p: PrimariesSection): string[] {
   return [
     "## Load on primaries",
     "",
-    `One request in 100 is a creator inside their window: a fresh signed \`ryow_until\` cookie, on a code that is also fresh in Redis (\`ryow:<code>\`); the other 99 are old links without a cookie. The same list for every variant; the share is the gateways' \`linkReads\` on primaries over all \`linkReads\`.`,
+    `One request in 100 is a creator inside their window: a fresh signed \`ryow_until\` cookie and a signed \`ryow_pos\` token from a real create the replica has already replayed, on a code that is also fresh in Redis (\`ryow:<code>\`); the other 99 are old links without a cookie. The same list for every variant; the share is the gateways' \`linkReads\` on primaries over all \`linkReads\`.`,
     "",
     table(
       ["variant", "req/s", "p50 ms", "p99 ms", "reads on primaries", "gateway reads / redirect"],

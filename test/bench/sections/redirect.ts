@@ -1,7 +1,7 @@
 /**
  * The redirect path, and the load on primaries, for each Worker variant:
  *   (a) constant 302, (b) bare proxy to the same gateway, (c) cookie, (d) redis, (e) primary,
- *   (f) fallback with 5 % unknown codes.
+ *   (f) fallback with 5 % unknown codes, (g) position.
  * Same codes, same keep-alive load. Network calls per redirect are counted at the gateways
  * (`linkReads`) and at Redis (`INFO commandstats`), before and after each run.
  */
@@ -10,6 +10,7 @@ import { type BenchContext, compareOptions } from "../context.ts";
 import type { ReadsDelta, RedisDelta } from "../counters.ts";
 import type { BenchRequest } from "../load.ts";
 import { compare, type Run, ratio, summarize, type VariantSummary } from "../measure.ts";
+import { caughtUpPositionCookie } from "./redirect-position.ts";
 
 export const VARIANTS = {
   constant: "(a) constant 302",
@@ -18,6 +19,7 @@ export const VARIANTS = {
   redis: "(d) redis",
   primary: "(e) primary",
   fallback: "(f) fallback, 5 % unknown",
+  position: "(g) position",
   analytics: "(c) cookie + click analytics",
 } as const;
 
@@ -125,6 +127,7 @@ export async function redirectPath(ctx: BenchContext): Promise<RedirectSection> 
     { key: "redis", requests: plain(oldPaths), expect: `302 replica; shard=${shard}` },
     { key: "primary", requests: plain(oldPaths), expect: `302 primary; shard=${shard}` },
     { key: "fallback", requests: plain(withUnknown), expect: `302 replica; shard=${shard}` },
+    { key: "position", requests: plain(oldPaths), expect: `302 replica; shard=${shard}` },
     { key: "analytics", requests: plain(oldPaths), expect: `302 replica; shard=${shard}` },
   ];
   const wanted = ctx.env.variants;
@@ -142,6 +145,7 @@ export async function redirectPath(ctx: BenchContext): Promise<RedirectSection> 
   );
   const ratios = {
     "(c)/(b)": ratio(runs, VARIANTS.cookie, VARIANTS.bare),
+    "(g)/(b)": ratio(runs, VARIANTS.position, VARIANTS.bare),
     "(c)/(d)": ratio(runs, VARIANTS.cookie, VARIANTS.redis),
     "(c)/(a)": ratio(runs, VARIANTS.cookie, VARIANTS.constant),
     "(c)/(e)": ratio(runs, VARIANTS.cookie, VARIANTS.primary),
@@ -167,8 +171,9 @@ export interface PrimariesSection {
 
 /**
  * A realistic mix: 1 request in 100 is a creator inside their window (a fresh, signed
- * `ryow_until` cookie, on a code that is also fresh in Redis), the rest are old links without a
- * cookie. The same request list for (c), (d) and (e); the gateways say where the reads went.
+ * `ryow_until` cookie and a `ryow_pos` token for a create the replica has replayed, on a code
+ * that is also fresh in Redis), the rest are old links without a cookie. The same request list
+ * for (c), (d), (e) and (g); the gateways say where the reads went.
  */
 export async function primaryLoad(ctx: BenchContext): Promise<PrimariesSection> {
   const { urls } = ctx.workers;
@@ -184,8 +189,9 @@ export async function primaryLoad(ctx: BenchContext): Promise<PrimariesSection> 
         secret: ctx.ryowSecret,
       })
     ).split(";", 1)[0] ?? "";
+  const position = urls.position ? `; ${await caughtUpPositionCookie(ctx)}` : "";
   const build = async (): Promise<BenchRequest[]> => {
-    const value = await cookie();
+    const value = `${await cookie()}${position}`;
     return cycle(old, LIST).map((code, i) =>
       i % 100 === 99
         ? { path: `/${fresh[Math.floor(i / 100) % fresh.length]}`, headers: { cookie: value } }
@@ -211,7 +217,7 @@ export async function primaryLoad(ctx: BenchContext): Promise<PrimariesSection> 
   if (urls.redis) await check(`${urls.redis}${freshPath}`, {}, `302 primary; shard=${shard}`);
 
   const wanted = ctx.env.variants;
-  const keys = (["cookie", "redis", "primary"] as const).filter(
+  const keys = (["cookie", "redis", "primary", "position"] as const).filter(
     (k) => urls[k] && (!wanted || wanted.has(k)),
   );
   const variants = await Promise.all(
