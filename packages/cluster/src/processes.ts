@@ -228,6 +228,9 @@ export async function run(
     killSignal: "SIGKILL",
     maxBuffer: 64 * 1024 * 1024,
   });
+  // A command that exits without reading its stdin (pg_config) makes this write fail with EPIPE
+  // on the stream, an uncaught error otherwise; its exit status is what counts.
+  pending.child.stdin?.on("error", () => {});
   pending.child.stdin?.end(options.input ?? "");
   try {
     const { stdout, stderr } = await pending;
