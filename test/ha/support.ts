@@ -16,6 +16,8 @@ export interface HaSystemOptions {
   basePort: number;
   replicas?: number;
   durability?: "async" | "remote_apply";
+  /** Consistency strategy of origin and edge (default `cookie`). */
+  strategy?: string;
   log?: (line: string) => void;
 }
 
@@ -28,7 +30,7 @@ export async function startHaSystem(options: HaSystemOptions): Promise<HaSystem>
     replicas: options.replicas ?? 1,
     durability: options.durability ?? "async",
     env: {
-      STRATEGY: "cookie",
+      STRATEGY: options.strategy ?? "cookie",
       // Every create comes from 127.0.0.1 (through the edge): no per-IP limit in these tests.
       CREATE_RATE_LIMIT_PER_MINUTE: "0",
       // A dead gateway costs at most this before the edge tries the next node.
