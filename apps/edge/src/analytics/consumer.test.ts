@@ -139,7 +139,10 @@ describe("consumeClicks", () => {
     expect(outcome.retryAll).not.toBeNull();
   });
 
-  it("backs off 2, 4, 8 … seconds up to a minute", () => {
-    expect([1, 2, 3, 6, 20].map(retryDelaySeconds)).toEqual([2, 4, 8, 60, 60]);
+  it("backs off 2, 4, 8 … seconds up to five minutes", () => {
+    expect([1, 2, 3, 6, 8, 9, 100].map(retryDelaySeconds)).toEqual([2, 4, 8, 64, 256, 300, 300]);
+    // 100 retries (wrangler.toml): the Queue holds a failing message for hours, not minutes.
+    const held = Array.from({ length: 100 }, (_, i) => retryDelaySeconds(i + 1));
+    expect(held.reduce((sum, s) => sum + s, 0) / 3600).toBeGreaterThan(7.5);
   });
 });

@@ -16,7 +16,12 @@ import { type EdgeBindings, edgeConfig } from "../env.ts";
 
 export const INGEST_PATH = "/api/_internal/clicks";
 const DEFAULT_TIMEOUT_MS = 10_000;
-const MAX_RETRY_DELAY_SECONDS = 60;
+/**
+ * With wrangler.toml's 100 retries (Cloudflare's most), 2 + 4 + … + 256 s then 300 s each: a
+ * message outlives about 8 h of the origin or a shard primary being down before it goes to the
+ * dead letter queue.
+ */
+const MAX_RETRY_DELAY_SECONDS = 300;
 
 export interface ClickConsumerOptions {
   originUrl: string;
@@ -26,7 +31,7 @@ export interface ClickConsumerOptions {
   logError?: (message: string) => void;
 }
 
-/** Backoff between redeliveries: 2, 4, 8 … seconds, capped at a minute. */
+/** Backoff between redeliveries: 2, 4, 8 … seconds, capped at five minutes. */
 export function retryDelaySeconds(attempts: number): number {
   return Math.min(MAX_RETRY_DELAY_SECONDS, 2 ** Math.max(1, attempts));
 }
