@@ -1,42 +1,19 @@
-import { join } from "node:path";
-import { type Cluster, defaultStateDir, up, withSql } from "@firstclick/cluster";
-import type { TopologyNode } from "@firstclick/core";
+import { type Cluster, withSql } from "@firstclick/cluster";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PgLinkStore } from "./pg-store.ts";
-import {
-  type NewLink,
-  type ShardPrimary,
-  ShardUnavailableError,
-  type StoredLink,
-} from "./store.ts";
+import { newLink, type StoreOnCluster, storeOnCluster } from "./pg-store.fixtures.ts";
+import type { PgLinkStore } from "./pg-store.ts";
+import { type ShardPrimary, ShardUnavailableError, type StoredLink } from "./store.ts";
 
 // Real PostgreSQL shards (packages/cluster): 2 shards × (primary + replica), async replication.
 const BASE_PORT = 23_100;
 // A loopback port nothing listens on.
 const DEAD_PORT = 23_199;
 
+let on: StoreOnCluster;
 let cluster: Cluster;
 let store: PgLinkStore;
-
-function nodeOf(id: string): TopologyNode {
-  const n = cluster.node(id);
-  return { id: n.id, gatewayUrl: n.gatewayUrl, pg: { host: n.pg.host, port: n.pg.port } };
-}
-
-function at(shard: string, nodeId: string): ShardPrimary {
-  return { shard, node: nodeOf(nodeId) };
-}
-
-function newLink(code: string, over: Partial<NewLink> = {}): NewLink {
-  return {
-    code,
-    url: "https://example.com/",
-    redirectStatus: 302,
-    expiresAt: null,
-    editTokenHash: "a".repeat(64),
-    ...over,
-  };
-}
+const nodeOf = (id: string) => on.node(id);
+const at = (shard: string, nodeId: string) => on.at(nodeId, shard);
 
 async function rowsOn(nodeId: string, code: string): Promise<number> {
   return withSql(cluster.node(nodeId).pg.port, async (sql) => {
@@ -48,28 +25,17 @@ async function rowsOn(nodeId: string, code: string): Promise<number> {
 }
 
 beforeAll(async () => {
-  cluster = await up({
-    stateDir: join(defaultStateDir(), "origin-pg-store"),
+  on = await storeOnCluster({
+    name: "origin-pg-store",
+    basePort: BASE_PORT,
     shards: 2,
     replicas: 1,
-    basePort: BASE_PORT,
-    apps: false,
   });
-  store = new PgLinkStore({
-    user: "firstclick",
-    database: "firstclick",
-    poolMax: 4,
-    connectTimeoutMs: 1_000,
-    durability: "async",
-    remoteApplyTimeoutMs: 3_000,
-    positions: false,
-    logError: () => {},
-  });
+  ({ cluster, store } = on);
 });
 
 afterAll(async () => {
-  await store?.close();
-  await cluster?.down();
+  await on?.close();
 });
 
 describe("PgLinkStore on real primaries", () => {

@@ -1,11 +1,10 @@
-import { join } from "node:path";
-import { type Cluster, defaultStateDir, up, withSql } from "@firstclick/cluster";
-import type { TopologyNode } from "@firstclick/core";
+import { type Cluster, withSql } from "@firstclick/cluster";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadEnv } from "../env.ts";
 import { startOrigin } from "../server.ts";
-import { PgLinkStore } from "./pg-store.ts";
-import { type NewLink, ReplicationTimeoutError, type ShardPrimary } from "./store.ts";
+import { newLink, type StoreOnCluster, storeOnCluster } from "./pg-store.fixtures.ts";
+import type { PgLinkStore } from "./pg-store.ts";
+import { ReplicationTimeoutError, type ShardPrimary } from "./store.ts";
 
 // One shard, primary + replica, the cluster in remote_apply mode (synchronous_standby_names set).
 const BASE_PORT = 23_200;
@@ -15,24 +14,8 @@ const ORIGIN_PORT = 23_290;
 let cluster: Cluster;
 let store: PgLinkStore;
 
-function node(id: string): TopologyNode {
-  const n = cluster.node(id);
-  return { id: n.id, gatewayUrl: n.gatewayUrl, pg: { host: n.pg.host, port: n.pg.port } };
-}
-
-function primary(): ShardPrimary {
-  return { shard: "s0", node: node("s0n0") };
-}
-
-function newLink(code: string): NewLink {
-  return {
-    code,
-    url: "https://example.com/",
-    redirectStatus: 302,
-    expiresAt: null,
-    editTokenHash: "b".repeat(64),
-  };
-}
+let on: StoreOnCluster;
+const primary = (): ShardPrimary => on.at("s0n0");
 
 async function row(nodeId: string, code: string): Promise<{ target: string } | null> {
   return withSql(cluster.node(nodeId).pg.port, async (sql) => {
@@ -42,30 +25,20 @@ async function row(nodeId: string, code: string): Promise<{ target: string } | n
 }
 
 beforeAll(async () => {
-  cluster = await up({
-    stateDir: join(defaultStateDir(), "origin-remote-apply"),
+  on = await storeOnCluster({
+    name: "origin-remote-apply",
+    basePort: BASE_PORT,
     shards: 1,
     replicas: 1,
-    basePort: BASE_PORT,
-    durability: "remote_apply",
-    apps: false,
-  });
-  store = new PgLinkStore({
-    user: "firstclick",
-    database: "firstclick",
-    poolMax: 4,
-    connectTimeoutMs: 1_000,
     durability: "remote_apply",
     // Every write here also reads its position after COMMIT (none after a cancelled wait).
-    positions: true,
-    remoteApplyTimeoutMs: TIMEOUT_MS,
-    logError: () => {},
+    store: { positions: true, remoteApplyTimeoutMs: TIMEOUT_MS },
   });
+  ({ cluster, store } = on);
 });
 
 afterAll(async () => {
-  await store?.close();
-  await cluster?.down();
+  await on?.close();
 });
 
 describe("DURABILITY=remote_apply", () => {

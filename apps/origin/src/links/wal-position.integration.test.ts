@@ -1,8 +1,8 @@
-import { join } from "node:path";
-import { type Cluster, defaultStateDir, up, withSql } from "@firstclick/cluster";
+import { type Cluster, withSql } from "@firstclick/cluster";
 import { compareLsn, type Position } from "@firstclick/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PgLinkStore } from "./pg-store.ts";
+import { newLink, type StoreOnCluster, storeOnCluster } from "./pg-store.fixtures.ts";
+import type { PgLinkStore } from "./pg-store.ts";
 import type { ReplicationStatus, ShardPrimary, WrittenLink } from "./store.ts";
 
 // Real PostgreSQL (packages/cluster): 1 shard × (primary + 2 async streaming replicas), so one
@@ -16,20 +16,9 @@ let cluster: Cluster;
 let store: PgLinkStore;
 const logged: string[] = [];
 
-function primary(): ShardPrimary {
-  const n = cluster.node("s0n0");
-  return { shard: "s0", node: { id: n.id, gatewayUrl: n.gatewayUrl, pg: n.pg } };
-}
-
-function link(code: string) {
-  return {
-    code,
-    url: "https://example.com/",
-    redirectStatus: 302 as const,
-    expiresAt: null,
-    editTokenHash: "b".repeat(64),
-  };
-}
+let on: StoreOnCluster;
+const primary = (): ShardPrimary => on.at("s0n0");
+const link = (code: string) => newLink(code);
 
 /** The node's own view: primary → its flush position; replica → what it has replayed. */
 async function lsnOf(nodeId: string, what: "flush" | "replay"): Promise<string> {
@@ -69,28 +58,18 @@ function positionOf(written: WrittenLink | "conflict" | null): Position {
 }
 
 beforeAll(async () => {
-  cluster = await up({
-    stateDir: join(defaultStateDir(), "origin-wal-position"),
+  on = await storeOnCluster({
+    name: "origin-wal-position",
+    basePort: BASE_PORT,
     shards: 1,
     replicas: 2,
-    basePort: BASE_PORT,
-    apps: false,
+    store: { positions: true, logError: (m) => logged.push(m) },
   });
-  store = new PgLinkStore({
-    user: "firstclick",
-    database: "firstclick",
-    poolMax: 4,
-    connectTimeoutMs: 1_000,
-    durability: "async",
-    remoteApplyTimeoutMs: 3_000,
-    positions: true,
-    logError: (m) => logged.push(m),
-  });
+  ({ cluster, store } = on);
 });
 
 afterAll(async () => {
-  await store?.close();
-  await cluster?.down();
+  await on?.close();
 });
 
 describe("the WAL position of a write, on real PostgreSQL", () => {
