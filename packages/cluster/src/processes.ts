@@ -228,10 +228,12 @@ export async function run(
     killSignal: "SIGKILL",
     maxBuffer: 64 * 1024 * 1024,
   });
-  // A command that exits without reading its stdin (pg_config) makes this write fail with EPIPE
-  // on the stream, an uncaught error otherwise; its exit status is what counts.
+  // A command that exits without reading its stdin (pg_config) makes a write fail with EPIPE on
+  // the stream; its exit status is what counts. Without input nothing is written at all: even an
+  // empty write could hit the closed pipe (seen as an uncaught EPIPE under load).
   pending.child.stdin?.on("error", () => {});
-  pending.child.stdin?.end(options.input ?? "");
+  if (options.input === undefined) pending.child.stdin?.end();
+  else pending.child.stdin?.end(options.input);
   try {
     const { stdout, stderr } = await pending;
     return stdout + stderr;
