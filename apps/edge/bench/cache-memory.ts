@@ -44,7 +44,13 @@ const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
 function put(cache: LinkCache, code: string): void {
   cache.put(
     code,
-    { kind: "found", url: `https://example.com/landing/${code}`, redirectStatus: 302, updatedAt },
+    {
+      kind: "found",
+      url: `https://example.com/landing/${code}`,
+      redirectStatus: 302,
+      updatedAt,
+      expiresAt: null,
+    },
     { nowMs: now, background: noBackground },
   );
 }

@@ -118,8 +118,9 @@ describe("GET /links/:code on a primary", () => {
       url: "https://example.com/x",
       redirectStatus: 308,
       updatedAt: isoTime,
+      expiresAt: null,
     });
-    expect(await read(deleted)).toEqual({ kind: "gone", reason: "deleted" });
+    expect(await read(deleted)).toEqual({ kind: "gone", reason: "deleted", updatedAt: isoTime });
     expect(await read(code("ctm"))).toEqual({ kind: "missing" });
   });
 

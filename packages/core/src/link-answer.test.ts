@@ -17,7 +17,13 @@ describe("parseLinkAnswer", () => {
       url: "https://example.com/x",
       redirectStatus: 302,
       updatedAt: "2026-12-01T10:00:00.000Z",
+      expiresAt: null,
     });
+  });
+
+  it("keeps a found link's expiry (the edge's cache never serves it past that)", () => {
+    const expiring = { ...found, expiresAt: "2026-12-02T10:00:00.000Z" };
+    expect(parseLinkAnswer(200, expiring)).toMatchObject({ expiresAt: "2026-12-02T10:00:00.000Z" });
   });
 
   it.each([
@@ -33,10 +39,13 @@ describe("parseLinkAnswer", () => {
   });
 
   it.each([
-    [{ code: "abc1234", reason: "deleted" }, "deleted"],
-    [{ code: "abc1234", reason: "expired", updatedAt: "2026-12-01T10:00:00Z" }, "expired"],
-  ] as const)("reads a 410 %o", (body, reason) => {
-    expect(parseLinkAnswer(410, body)).toEqual({ kind: "gone", reason });
+    [{ code: "abc1234", reason: "deleted" }, { reason: "deleted" }],
+    [
+      { code: "abc1234", reason: "expired", updatedAt: "2026-12-01T10:00:00Z" },
+      { reason: "expired", updatedAt: "2026-12-01T10:00:00Z" },
+    ],
+  ] as const)("reads a 410 %o, with the time of its last write when given", (body, read) => {
+    expect(parseLinkAnswer(410, body)).toEqual({ kind: "gone", ...read });
   });
 
   it("refuses a 410 with an unknown reason, and a 404 that is not the gateway's", () => {

@@ -77,11 +77,20 @@ export function linkBehind(replayLsn: string, minLsn: string): LinkBehind {
   };
 }
 
-/** What the edge makes of a node's answer. */
+/**
+ * What the edge makes of a node's answer. `updatedAt` and `expiresAt` are kept for the edge's
+ * cache: its TTL grows with the time since the last write, and never outlives the link's expiry.
+ */
 export type LinkAnswer =
-  | { kind: "found"; url: string; redirectStatus: RedirectStatus; updatedAt: string }
+  | {
+      kind: "found";
+      url: string;
+      redirectStatus: RedirectStatus;
+      updatedAt: string;
+      expiresAt: string | null;
+    }
   | { kind: "missing" }
-  | { kind: "gone"; reason: "deleted" | "expired" }
+  | { kind: "gone"; reason: "deleted" | "expired"; updatedAt?: string }
   | { kind: "behind"; replayLsn: string };
 
 /**
@@ -97,12 +106,15 @@ export function parseLinkAnswer(status: number, body: unknown): LinkAnswer | nul
           url: r.data.url,
           redirectStatus: r.data.redirectStatus,
           updatedAt: r.data.updatedAt,
+          expiresAt: r.data.expiresAt,
         }
       : null;
   }
   if (status === GATEWAY_STATUS.gone) {
     const r = LinkGoneSchema.safeParse(body);
-    return r.success ? { kind: "gone", reason: r.data.reason } : null;
+    if (!r.success) return null;
+    const { reason, updatedAt } = r.data;
+    return updatedAt === undefined ? { kind: "gone", reason } : { kind: "gone", reason, updatedAt };
   }
   if (status === GATEWAY_STATUS.missing) {
     return LinkMissingSchema.safeParse(body).success ? { kind: "missing" } : null;

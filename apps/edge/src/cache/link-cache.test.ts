@@ -1,3 +1,4 @@
+import { parseLinkAnswer } from "@firstclick/core";
 import { describe, expect, it } from "vitest";
 import { LinkCache } from "./link-cache.ts";
 import { type LocationCache, LocationTier } from "./location-tier.ts";
@@ -12,6 +13,7 @@ const found = (nowMs: number, ageSeconds: number, url = "https://example.com/old
     url,
     redirectStatus: 302,
     updatedAt: new Date(nowMs - ageSeconds * 1000).toISOString(),
+    expiresAt: null,
   }) satisfies CacheableAnswer;
 
 /** Collects background tasks so a test can await the location writes. */
@@ -44,7 +46,8 @@ describe("LinkCache", () => {
     const hit = await cache.get(c, { nowMs: now + 1, bypass: false });
     expect(hit?.tier).toBe("memory");
     expect(hit?.entry).toMatchObject({ fetchedAtMs: now, expiresAtMs: now + 60_000 });
-    expect(hit?.entry.answer).toEqual(found(now, 3600));
+    const { expiresAt: _, ...answer } = found(now, 3600);
+    expect(hit?.entry.answer).toEqual(answer);
   });
 
   it("another isolate of the location finds it in the Cache API, then in its own memory", async () => {
@@ -144,5 +147,78 @@ describe("LinkCache", () => {
     expect(cache.put(c, found(now, 40), { nowMs: now, background: t.background })).toBe(4);
     expect(await t.settle()).toEqual([]); // nothing sent to a location
     expect(await cache.purge(c, now)).toEqual({ location: false });
+  });
+});
+
+/** A gateway's answer body, read as the redirect path reads it (core's parseLinkAnswer). */
+function fromGateway(status: number, body: unknown): CacheableAnswer {
+  const answer = parseLinkAnswer(status, body);
+  if (!answer || answer.kind === "behind") throw new Error(`not a servable answer: ${status}`);
+  return answer;
+}
+
+describe("LinkCache with the gateway's answers", () => {
+  it("an expiring link is cached until its expiry at most, and not served after it", async () => {
+    const cache = new LinkCache({ config, window: 30, location: null });
+    const c = code();
+    const now = Date.now();
+    const t = tasks();
+    const answer = fromGateway(200, {
+      code: c,
+      url: "https://example.com/sale",
+      redirectStatus: 302,
+      expiresAt: new Date(now + 20_000).toISOString(),
+      updatedAt: new Date(now - 86_400_000).toISOString(),
+    });
+    expect(cache.put(c, answer, { nowMs: now, background: t.background })).toBe(20);
+    expect(
+      (await cache.get(c, { nowMs: now + 19_000, bypass: false }))?.entry.answer,
+    ).toMatchObject({ kind: "found", url: "https://example.com/sale" });
+    expect(await cache.get(c, { nowMs: now + 20_000, bypass: false })).toBeNull();
+  });
+
+  it("a link already past its expiry is not cached at all", () => {
+    const cache = new LinkCache({ config, window: 30, location: null });
+    const now = Date.now();
+    const answer = fromGateway(200, {
+      code: "expired1",
+      url: "https://example.com/",
+      redirectStatus: 302,
+      expiresAt: new Date(now - 1_000).toISOString(),
+      updatedAt: new Date(now - 86_400_000).toISOString(),
+    });
+    expect(cache.put("expired1", answer, { nowMs: now, background: tasks().background })).toBe(0);
+  });
+
+  it("a 410 gone for a link deleted long ago is cached and served as gone", async () => {
+    const { make, location } = setup();
+    const cache = make();
+    const c = code();
+    const now = Date.now();
+    const t = tasks();
+    const gone = fromGateway(410, {
+      code: c,
+      reason: "deleted",
+      updatedAt: new Date(now - 3_600_000).toISOString(),
+    });
+    expect(cache.put(c, gone, { nowMs: now, background: t.background })).toBe(60);
+    await t.settle();
+    const hit = await cache.get(c, { nowMs: now + 1, bypass: false });
+    expect(hit).toMatchObject({
+      tier: "memory",
+      entry: { answer: { kind: "gone", reason: "deleted" } },
+    });
+    expect((await location.get(c, now + 1))?.answer).toMatchObject({ kind: "gone" });
+  });
+
+  it("a 410 gone deleted inside the RYOW window is not cached", () => {
+    const cache = new LinkCache({ config, window: 30, location: null });
+    const now = Date.now();
+    const gone = fromGateway(410, {
+      code: "fresh410",
+      reason: "deleted",
+      updatedAt: new Date(now - 5_000).toISOString(),
+    });
+    expect(cache.put("fresh410", gone, { nowMs: now, background: tasks().background })).toBe(0);
   });
 });

@@ -35,7 +35,7 @@ export class LinkCaches {
     this.#logError = o.logError;
   }
 
-  /** This isolate's cache for the configuration, or null with CACHE=off. */
+  /** This isolate's cache for the configuration (memory only with CACHE=memory), or null with CACHE=off. */
   for(config: EdgeConfig): LinkCache | null {
     if (!config.cache.enabled) return null;
     let cache = this.#byConfig.get(config);
@@ -43,9 +43,10 @@ export class LinkCaches {
       cache = new LinkCache({
         config: config.cache,
         window: config.ryowWindow,
-        location: this.#location
-          ? new LocationTier(this.#location, { keyOrigin: CACHE_KEY_ORIGIN })
-          : null,
+        location:
+          this.#location && config.cache.location
+            ? new LocationTier(this.#location, { keyOrigin: CACHE_KEY_ORIGIN })
+            : null,
         logError: this.#logError,
       });
       this.#byConfig.set(config, cache);

@@ -8,6 +8,7 @@ describe("cache settings", () => {
     const r = parse({});
     expect(r.success && cacheConfig(r.data)).toEqual({
       enabled: true,
+      location: true,
       maxTtlSeconds: 60,
       maxEntries: 50_000,
       maxBytes: 16 * 1024 * 1024,
@@ -21,6 +22,11 @@ describe("cache settings", () => {
       maxTtlSeconds: 60,
       maxEntries: 100,
     });
+  });
+
+  it("CACHE=memory keeps the isolate's memory tier and skips the location's Cache API", () => {
+    const r = parse({ CACHE: "memory" });
+    expect(r.success && cacheConfig(r.data)).toMatchObject({ enabled: true, location: false });
   });
 
   it.each([

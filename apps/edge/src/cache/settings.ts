@@ -17,9 +17,10 @@ export const DEFAULT_CACHE_MAX_BYTES = 16 * 1024 * 1024;
 const count = (max: number) => z.coerce.number().int().min(1).max(max);
 
 export const CacheSettingsSchema = z.object({
-  CACHE: optionalSetting(z.enum(["on", "off"], { error: "CACHE is on or off" })).transform(
-    (v) => v ?? "on",
-  ),
+  // on: memory, then the location's Cache API; memory: the isolate's memory only; off: none.
+  CACHE: optionalSetting(
+    z.enum(["on", "memory", "off"], { error: "CACHE is on, memory or off" }),
+  ).transform((v) => v ?? "on"),
   // An hour at most: past that a stranger could follow a deleted link for too long.
   CACHE_MAX_TTL_SECONDS: optionalSetting(count(3_600)).transform(
     (s) => s ?? DEFAULT_CACHE_MAX_TTL_SECONDS,
@@ -40,6 +41,8 @@ export type CacheSettings = z.output<typeof CacheSettingsSchema>;
 
 export interface CacheConfig {
   enabled: boolean;
+  /** Whether the location tier (`caches.default`) is used behind the memory tier. */
+  location: boolean;
   maxTtlSeconds: number;
   maxEntries: number;
   maxBytes: number;
@@ -47,7 +50,8 @@ export interface CacheConfig {
 
 export function cacheConfig(s: CacheSettings): CacheConfig {
   return {
-    enabled: s.CACHE === "on",
+    enabled: s.CACHE !== "off",
+    location: s.CACHE === "on",
     maxTtlSeconds: s.CACHE_MAX_TTL_SECONDS,
     maxEntries: s.CACHE_MAX_ENTRIES,
     maxBytes: s.CACHE_MAX_BYTES,

@@ -20,14 +20,10 @@ export interface CacheTtlOptions {
 }
 
 /**
- * What the gateway told us, as the cache stores it. `expiresAt` (found) and `updatedAt` (gone)
- * are in the gateway's contract (LinkFoundSchema, LinkGoneSchema) but not yet in core's
- * LinkAnswer: when the caller has them the TTL uses them, without them it stays safe.
+ * What a gateway told us (core's parseLinkAnswer): a found link with the time of its last write
+ * and its expiry, a gone one with the time of its last write when the gateway sent it.
  */
-export type CacheableAnswer =
-  | (Extract<LinkAnswer, { kind: "found" }> & { expiresAt?: string | null })
-  | (Extract<LinkAnswer, { kind: "gone" }> & { updatedAt?: string })
-  | Extract<LinkAnswer, { kind: "missing" }>;
+export type CacheableAnswer = Exclude<LinkAnswer, { kind: "behind" }>;
 
 export function windowSeconds(window: RyowWindow): number {
   return window === "session" ? DEFAULT_RYOW_WINDOW_SECONDS : window;
