@@ -40,7 +40,7 @@ const PORTS = {
   fallback: 26_105,
   analytics: 26_106,
   cached: 26_107,
-  position: 26_108,
+  position: 26_109,
   hello: 26_110,
 } as const;
 
