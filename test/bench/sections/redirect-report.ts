@@ -6,6 +6,7 @@ import {
   VARIANTS,
   type VariantResult,
 } from "./redirect.ts";
+import type { AnalyticsWrites } from "./redirect-analytics.ts";
 
 export function variant(section: { variants: VariantResult[] } | undefined, name: string) {
   return section?.variants.find((v) => v.variant === name);
@@ -34,11 +35,12 @@ const LETTERS: Record<string, string> = {
   e: VARIANTS.primary,
   f: VARIANTS.fallback,
   g: VARIANTS.position,
+  "c+analytics": VARIANTS.analytics,
 };
 
 /** "(c)/(b)" → the two variant names. */
 function ratioPair(name: string): [string, string] {
-  const m = /^\((\w)\)\/\((\w)\)$/.exec(name);
+  const m = /^\(([\w+]+)\)\/\((\w)\)$/.exec(name);
   return [LETTERS[m?.[1] ?? ""] ?? "", LETTERS[m?.[2] ?? ""] ?? ""];
 }
 
@@ -99,6 +101,7 @@ export function redirectReport(r: RedirectSection, cluster: Record<string, unkno
     "The CPU columns are what the req/s ratio would be if the machine were CPU-bound and quiet: the inverse ratio of CPU time per redirect (workerd alone; every process of the benchmark, load generator included). They hold up far better than req/s when other work shares the machine.",
     "",
   ];
+  if (r.analytics) lines.push(...analyticsReport(r.analytics));
   const d = variant(r, VARIANTS.redis);
   if (d?.perRedirect.redisCommands !== null && d?.perRedirect.redisCommands !== undefined) {
     lines.push(
@@ -132,6 +135,55 @@ export function primariesReport(p: PrimariesSection): string[] {
         pct(v.primaryShare, 2),
         dec(v.perRedirect.gatewayReads, 3),
       ]),
+    ),
+    "",
+  ];
+}
+
+function analyticsReport(a: AnalyticsWrites): string[] {
+  const per1000 = (n: number) => dec((n * 1000) / a.clicks, 1);
+  const added = (group: string | null) => {
+    const cost = (cpu: Record<string, number>) =>
+      group === null ? totalCpu(cpu) - (cpu.client ?? 0) : sumGroups(cpu, group);
+    return dec(cost(a.cpuOn) - cost(a.cpuOff), 1);
+  };
+  return [
+    "### Click analytics: writes on the primaries and cost per click",
+    "",
+    `${int(a.clicks)} counted redirects through (c) with analytics on, then a wait until the shard primaries had counted them (edge batch ≤ 100 events / 1 s → one Queue message, Queue batch ≤ 100 messages / 5 s → one ingest POST → one transaction per shard): the primaries' own tables and WAL before and after. The CPU added per click is the same ${int(a.clicks)} redirects through (c) with analytics on (run and drain) minus off (run), per process group.`,
+    "",
+    table(
+      [
+        "clicks",
+        "counted",
+        "Queue messages / 1,000 clicks",
+        "primary transactions / 1,000 clicks",
+        "rollup rows written / 1,000 clicks",
+        "WAL bytes / click",
+        "last click → counted",
+      ],
+      [
+        [
+          int(a.clicks),
+          int(a.counted),
+          per1000(a.messages),
+          per1000(a.transactions),
+          per1000(a.rowsWritten),
+          dec(a.walBytes / a.clicks, 0),
+          `${int(a.drainMs)} ms`,
+        ],
+      ],
+    ),
+    "",
+    table(
+      [
+        "CPU µs added per click",
+        "workerd (edge + Queue + consumer)",
+        "origin",
+        "PostgreSQL (all nodes)",
+        "all servers (load generator excluded)",
+      ],
+      [["analytics on − off", added("workerd"), added("origin"), added("pg:"), added(null)]],
     ),
     "",
   ];

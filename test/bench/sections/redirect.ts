@@ -10,6 +10,7 @@ import { type BenchContext, compareOptions } from "../context.ts";
 import type { ReadsDelta, RedisDelta } from "../counters.ts";
 import type { BenchRequest } from "../load.ts";
 import { compare, type Run, ratio, summarize, type VariantSummary } from "../measure.ts";
+import { type AnalyticsWrites, analyticsWrites } from "./redirect-analytics.ts";
 import { caughtUpPositionCookie } from "./redirect-position.ts";
 
 export const VARIANTS = {
@@ -106,6 +107,8 @@ export interface RedirectSection {
   variants: VariantResult[];
   ratios: Record<string, ReturnType<typeof ratio>>;
   requestList: { length: number; unknownShare: number };
+  /** Writes on the primaries and CPU per click of click analytics (redirect-analytics.ts). */
+  analytics?: AnalyticsWrites | null;
 }
 
 export async function redirectPath(ctx: BenchContext): Promise<RedirectSection> {
@@ -152,6 +155,7 @@ export async function redirectPath(ctx: BenchContext): Promise<RedirectSection> 
     "(f)/(c)": ratio(runs, VARIANTS.fallback, VARIANTS.cookie),
     "(c+analytics)/(c)": ratio(runs, VARIANTS.analytics, VARIANTS.cookie),
   };
+  const withAnalytics = present.some((n) => n.key === "analytics");
   return {
     runs,
     variants: results(
@@ -160,6 +164,9 @@ export async function redirectPath(ctx: BenchContext): Promise<RedirectSection> 
     ),
     ratios,
     requestList: { length: LIST, unknownShare: 0.05 },
+    analytics: withAnalytics
+      ? await analyticsWrites(ctx, plain(oldPaths), 5 * ctx.env.countRequests)
+      : null,
   };
 }
 
