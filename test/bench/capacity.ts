@@ -5,6 +5,7 @@
 import { dec, int, pct, sumGroups, table } from "./format.ts";
 import { CACHE_VARIANTS, type CacheSection } from "./sections/cache.ts";
 import { type PrimariesSection, type RedirectSection, VARIANTS } from "./sections/redirect.ts";
+import type { AnalyticsWrites } from "./sections/redirect-analytics.ts";
 import { variant } from "./sections/redirect-report.ts";
 import type { CreatesSection } from "./sections/writes.ts";
 
@@ -26,6 +27,8 @@ export interface CapacityInputs {
   cookiePrimaryShare: number | null;
   /** The edge cache's hit ratio on the Zipf workload, (h); null: not measured. */
   cacheHitRatio: number | null;
+  /** Click analytics: CPU µs added per click (on − off) and rollup rows per click; null: off. */
+  analytics: { workerd: number; origin: number; pg: number; rowsPerClick: number } | null;
 }
 
 export const CAPACITY = {
@@ -39,6 +42,9 @@ export const CAPACITY = {
   replicaCores: 4,
   /** Redis executes commands on one thread: at most this much of a core per Redis instance. */
   redisCorePerInstance: 0.7,
+  /** Clicks per Queue message (the edge's batch) and messages per consumer batch (wrangler.toml). */
+  clicksPerMessage: 100,
+  messagesPerBatch: 100,
 } as const;
 
 export interface CapacityPlan {
@@ -57,6 +63,13 @@ export interface CapacityPlan {
   redisCores: number | null;
   originProcesses: number | null;
   createPgCores: number | null;
+  analytics: {
+    edgeCores: number;
+    originProcesses: number;
+    pgCores: number;
+    /** Ingest transactions per shard primary per second, with full consumer batches. */
+    transactionsPerShard: number;
+  } | null;
 }
 
 export function capacityPlan(x: CapacityInputs): CapacityPlan {
@@ -96,6 +109,13 @@ export function capacityPlan(x: CapacityInputs): CapacityPlan {
         ? null
         : Math.ceil((creates * x.originCreateMicros) / (u * 1e6)),
     createPgCores: x.pgCreateMicros === null ? null : (creates * x.pgCreateMicros) / 1e6,
+    analytics: x.analytics && {
+      edgeCores: (redirects * x.analytics.workerd) / 1e6,
+      originProcesses: Math.ceil((redirects * x.analytics.origin) / (u * 1e6)),
+      pgCores: (redirects * x.analytics.pg) / 1e6,
+      // Every consumer batch is one transaction on each shard it has clicks for (all of them).
+      transactionsPerShard: redirects / (CAPACITY.clicksPerMessage * CAPACITY.messagesPerBatch),
+    },
   };
 }
 
@@ -126,7 +146,50 @@ export function capacityInputs(sections: CapacitySources): CapacityInputs | null
     cookiePrimaryShare: variant(sections.primaries, VARIANTS.cookie)?.primaryShare ?? null,
     cacheHitRatio:
       sections.cache?.variants.find((v) => v.variant === CACHE_VARIANTS.cached)?.hitRatio ?? null,
+    analytics: analyticsInputs(sections.redirect?.analytics ?? null),
   };
+}
+
+function analyticsInputs(a: AnalyticsWrites | null): CapacityInputs["analytics"] {
+  if (!a || a.counted === 0) return null;
+  const added = (prefix: string) =>
+    Math.max(0, sumGroups(a.cpuOn, prefix) - sumGroups(a.cpuOff, prefix));
+  return {
+    workerd: added("workerd"),
+    origin: added("origin"),
+    pg: added("pg:"),
+    rowsPerClick: a.rowsWritten / a.clicks,
+  };
+}
+
+function analyticsRows(x: CapacityInputs, plan: CapacityPlan): string[][] {
+  const a = x.analytics;
+  const p = plan.analytics;
+  if (!a || !p) return [["click analytics", "–", "not measured"]];
+  const u = `${Math.round(CAPACITY.utilisation * 100)} %`;
+  const n = int(CAPACITY.redirects);
+  return [
+    [
+      "click analytics: Worker CPU (event, batch, Queue, consumer)",
+      `${n} × ${dec(a.workerd, 1)} µs`,
+      `${dec(p.edgeCores, 1)} cores of Workers`,
+    ],
+    [
+      "click analytics: origin processes for the ingest",
+      `${n} × ${dec(a.origin, 1)} µs ÷ ${u}`,
+      `**${p.originProcesses}**`,
+    ],
+    [
+      "click analytics: PostgreSQL (primaries + replicas' replay, all shards)",
+      `${n} × ${dec(a.pg, 1)} µs, at ${dec(a.rowsPerClick, 2)} rollup rows per click (the benchmark's uniform codes; hot links merge into far fewer)`,
+      `${dec(p.pgCores, 2)} cores`,
+    ],
+    [
+      "click analytics: transactions on each shard primary",
+      `${n} clicks/s ÷ (${CAPACITY.clicksPerMessage} clicks/message × ${CAPACITY.messagesPerBatch} messages/batch), one transaction per shard per batch`,
+      `**${dec(p.transactionsPerShard, 0)}**/s per shard`,
+    ],
+  ];
 }
 
 /** Replica machines per shard (4 cores each), plus one spare, and gateway processes per machine. */
@@ -223,6 +286,7 @@ export function capacitySection(x: CapacityInputs): string[] {
           x.pgCreateMicros === null ? "–" : `${int(creates)} × ${int(x.pgCreateMicros)} µs`,
           plan.createPgCores === null ? "not measured" : `${dec(plan.createPgCores, 2)} cores`,
         ],
+        ...analyticsRows(x, plan),
       ],
       ["l", "l", "l"],
     ),

@@ -13,7 +13,7 @@ import { aliasOn, type Client, type System, startSystem, target } from "./suppor
 
 // This file's ports: 25800–25899.
 const BASE_PORT = 25_800;
-// Edge batch (≤ 1 s) + Queue batch (≤ 1 s) + one transaction per shard + replica replay.
+// Edge batch (≤ 1 s) + Queue batch (≤ 5 s) + one transaction per shard + replica replay.
 const COUNTED_WITHIN_MS = 20_000;
 
 const BROWSER =
@@ -87,7 +87,8 @@ function stats(link: Link, query = "", token = link.editToken): Promise<Response
 
 /** Waits until the stats API reports `total` clicks for the link, then returns its answer. */
 async function statsOnceCounted(link: Link, total: number): Promise<Stats> {
-  return poll(
+  const started = Date.now();
+  const answer = await poll(
     async () => {
       const res = await stats(link);
       if (res.status !== 200) return undefined;
@@ -96,6 +97,11 @@ async function statsOnceCounted(link: Link, total: number): Promise<Stats> {
     },
     { timeoutMs: COUNTED_WITHIN_MS, what: `${total} clicks of ${link.code} in its stats` },
   );
+  // The closing note's "click → visible in stats" (edge batch + Queue batch + ingest + replay).
+  console.log(
+    `analytics: ${total} clicks of ${link.code} in its stats after ${Date.now() - started} ms`,
+  );
+  return answer;
 }
 
 const countOf = <T extends { count: number }>(items: T[], pick: (item: T) => boolean) =>
