@@ -21,7 +21,7 @@ import postgres from "postgres";
 import { type BenchContext, openRedis } from "./context.ts";
 import { loadBenchEnv } from "./env.ts";
 import { type BenchReport, renderMarkdown } from "./report.ts";
-import { cacheWorkload } from "./sections/cache.ts";
+import { CACHE_SEED_LINKS, cacheWorkload } from "./sections/cache.ts";
 import { coreFigures } from "./sections/core.ts";
 import { gatewayVsHello } from "./sections/gateway.ts";
 import { primaryLoad, redirectPath } from "./sections/redirect.ts";
@@ -40,6 +40,7 @@ const PORTS = {
   fallback: 26_105,
   analytics: 26_106,
   cached: 26_107,
+  cachedMemory: 26_108,
   position: 26_109,
   hello: 26_110,
 } as const;
@@ -174,6 +175,13 @@ async function main(): Promise<void> {
         port: PORTS.cached,
         bindings: { ...common, STRATEGY: "cookie", CACHE: "on" },
       },
+      // (h) with the isolate's memory tier only (CACHE=memory): no Cache API subrequests.
+      {
+        name: "cachedMemory",
+        kind: "edge",
+        port: PORTS.cachedMemory,
+        bindings: { ...common, STRATEGY: "cookie", CACHE: "memory" },
+      },
     ];
     log("starting the Worker variants in workerd (miniflare, unsafeDirectSockets)");
     workers = await startWorkers({
@@ -204,7 +212,7 @@ async function main(): Promise<void> {
       old: 1_000,
       fresh: 100,
       unknown: 100,
-      ranked: env.sections.has("cache") ? 100_000 : 0,
+      ranked: env.sections.has("cache") ? CACHE_SEED_LINKS : 0,
     });
     log(`seeded ${seed.old.length} old + ${seed.fresh.length} fresh links on ${shard}`);
     redis = await openRedis(redisUrl);

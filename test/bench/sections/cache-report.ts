@@ -13,7 +13,7 @@ export function cacheReport(s: CacheSection): string[] {
   return [
     "## Edge cache",
     "",
-    `Zipf s = ${s.workload.s} over ${int(s.workload.links)} old links (a list of ${int(s.workload.listLength)} draws every connection walks), and (h′) each link once per pass (the 50,000-entry LRU never holds the next one). Cookie strategy, no cookie sent: every miss is one replica read. Hit ratio = 1 − gateway reads per redirect, from the gateways' own counters over a counted run after the timed ones (so the cache is warm).`,
+    `Zipf s = ${s.workload.s} over ${int(s.workload.links)} old links (a list of ${int(s.workload.listLength)} draws), and all distinct: ${s.workload.distinct === undefined ? "other" : int(s.workload.distinct)} other old links, each asked once in the whole section. Every variant walks its list on from run to run, so no timed run replays what a warm-up or an earlier round cached. Cookie strategy, no cookie sent: every miss is one replica read. Hit ratio = 1 − gateway reads per redirect, from the gateways' own counters over the timed runs. CACHE=on is memory then the location's Cache API (miniflare's, here); CACHE=memory is the isolate's memory only.`,
     "",
     table(
       [
@@ -57,6 +57,11 @@ export function cacheReport(s: CacheSection): string[] {
           goal(hc ? hc.median >= CACHE_GOALS.scanOverCookie : null),
         ],
         ["(h)/(c), req/s", ratioText(s.ratios["(h)/(c)"] ?? null), "–"],
+        ...["(h, memory)/(a)", "(h, memory)/(c)", "(h′, memory)/(c)"].map((k) => [
+          `${k}, req/s`,
+          ratioText(s.ratios[k] ?? null),
+          "–",
+        ]),
       ],
       ["l", "l", "l"],
     ),
