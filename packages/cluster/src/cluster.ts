@@ -343,7 +343,8 @@ export class Cluster implements ShardHost {
         await checkPortsFree([...layoutServices(layout), ...this.shards.extraPorts()]);
         return true;
       },
-      { timeoutMs: 5_000, what: "the cluster's ports to be free" },
+      // 5 s was not enough for a PostgreSQL node at load 10 on 2 cores.
+      { timeoutMs: 20_000, what: "the cluster's ports to be free" },
     );
   }
 }

@@ -39,6 +39,10 @@ function nodeConfig(ctx: PgContext, node: NodeLayout): string {
     // A replica reports its replay position every 10 s by default (more often only while WAL
     // arrives): GET /api/links/:code's replicas/caughtUp reads it from pg_stat_replication.
     "wal_receiver_status_interval = '1s'",
+    // A former primary rejoined by pg_rewind needs WAL from the fork point, older than the slot
+    // the new primary creates for it then: without this it failed "requested WAL segment … has
+    // already been removed" after a failover under a 10-minute write load.
+    "wal_keep_size = '512MB'",
     "fsync = off",
     "shared_buffers = 32MB",
     "max_connections = 200",
