@@ -31,6 +31,9 @@ export interface LoadOptions {
 export interface LoadResult {
   /** Completed requests (any status). */
   requests: number;
+  /** Requests sent, including those still in flight when the run stopped (their server-side
+   * work, e.g. a gateway read, still happens). */
+  sent: number;
   seconds: number;
   rps: number;
   /** Latency in ms. */
@@ -51,8 +54,10 @@ function summarize(result: autocannon.Result): LoadResult {
   }
   const requests = Object.values(statuses).reduce((sum, n) => sum + n, 0);
   const seconds = result.duration;
+  const sent = Number((result.requests as { sent?: number }).sent ?? requests);
   return {
     requests,
+    sent: Math.max(sent, requests),
     seconds,
     rps: seconds > 0 ? requests / seconds : 0,
     p50: result.latency.p50,

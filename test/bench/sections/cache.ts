@@ -67,13 +67,16 @@ export interface CacheSection {
   workload: { links: number; s: number; listLength: number; distinct?: number };
 }
 
-/** Gateway reads per answered redirect over the timed runs (the gateways' own counters). */
+/**
+ * Gateway reads per redirect over the timed runs (the gateways' own counters), per request sent:
+ * the requests still in flight when a run stops have made their reads too.
+ */
 function readsPerRedirect(runs: readonly Run[], variant: string): number {
   let requests = 0;
   let reads = 0;
   for (const r of runs) {
     if (r.variant !== variant || !r.timedCounters) continue;
-    requests += r.load.requests;
+    requests += r.load.sent;
     reads += (r.timedCounters.reads as ReadsDelta | undefined)?.total ?? 0;
   }
   return requests > 0 ? reads / requests : Number.NaN;
