@@ -100,6 +100,13 @@ try {
         port: BASE + 60,
         bindings: { STRATEGY: "cookie", INTERNAL_SECRET: secret },
       },
+      // The edge cache's hit path: the same Worker with CACHE=memory, over links a day old.
+      {
+        name: "cached",
+        kind: "edge",
+        port: BASE + 62,
+        bindings: { STRATEGY: "cookie", INTERNAL_SECRET: secret, CACHE: "memory" },
+      },
       {
         name: "bare",
         kind: "bare",
@@ -109,37 +116,46 @@ try {
     ],
   });
   try {
-    const put = await fetch(`${workers.urls.cookie}/_internal/topology`, {
-      method: "PUT",
-      headers: { authorization: `Bearer ${secret}` },
-      body: JSON.stringify(await cluster.topology()),
-    });
-    if (put.status !== 200) throw new Error(`topology PUT: ${put.status}`);
+    for (const edge of [workers.urls.cookie, workers.urls.cached]) {
+      const put = await fetch(`${edge}/_internal/topology`, {
+        method: "PUT",
+        headers: { authorization: `Bearer ${secret}` },
+        body: JSON.stringify(await cluster.topology()),
+      });
+      if (put.status !== 200) throw new Error(`topology PUT: ${put.status}`);
+    }
     const seed = await seedLinks(cluster, topology, {
       shard: "s0",
       old: 1_000,
       fresh: 1,
       unknown: 1,
+      ranked: 1_000,
     });
     const requests = seed.old.map((code) => ({ path: `/${code}` }));
+    // Old enough to cache: after the warm-up every one of them is in the isolate's memory.
+    const cachedRequests = seed.ranked.map((code) => ({ path: `/${code}` }));
     const targets = (await (await fetch(`http://127.0.0.1:${INSPECTOR}/json`)).json()) as {
       id: string;
       title?: string;
       webSocketDebuggerUrl: string;
     }[];
-    for (const name of ["bare", "cookie"]) {
+    for (const name of ["bare", "cookie", "cached"]) {
+      const list = name === "cached" ? cachedRequests : requests;
       const target = targets.find(
         (t) => t.id.endsWith(`:${name}`) || t.title?.endsWith(`:${name}`),
       );
       if (!target) throw new Error(`no inspector target for ${name}: ${JSON.stringify(targets)}`);
       const origin = workers.urls[name] ?? "";
-      await runLoad({ origin, requests, connections: 32 }, { seconds: 1, maxRequests: 50_000 });
+      await runLoad(
+        { origin, requests: list, connections: 32 },
+        { seconds: 1, maxRequests: 50_000 },
+      );
       const inspector = await Inspector.open(target.webSocketDebuggerUrl);
       await inspector.send("Profiler.enable");
       await inspector.send("Profiler.setSamplingInterval", { interval: 100 });
       await inspector.send("Profiler.start");
       const load = await runLoad(
-        { origin, requests, connections: 32 },
+        { origin, requests: list, connections: 32 },
         { seconds, maxRequests: 500_000 },
       );
       const { profile } = await inspector.send<{ profile: Profile }>("Profiler.stop");
