@@ -6,7 +6,8 @@
  * (`click_batches` rows), ingest transactions (distinct `counted_at`: `now()` is the
  * transaction's start, shared by the ids one transaction records), rollup rows inserted or
  * updated (`pg_stat_user_tables`, forced flush) and WAL bytes. The same N through (c) without
- * analytics gives the CPU baseline: the difference per click, by process group, is the cost.
+ * analytics gives the CPU baseline: the difference per click, by process group, is the cost
+ * (medians over alternating rounds, each with the same settle wait and none of our queries).
  */
 import postgres from "postgres";
 import { type BenchContext, cpuGroups } from "../context.ts";
@@ -61,16 +62,33 @@ async function readPrimaries(clients: readonly Sql[]): Promise<PrimaryCounters> 
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Longer than the edge's batch (1 s) and the Queue's (5 s) together: a run's clicks are in. */
+const SETTLE_MS = 8_000;
+const ROUNDS = 3;
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+/** CPU µs per click of each group over a run and the settle wait after it. */
 async function cpuPerClick(
   ctx: BenchContext,
   clicks: number,
-  run: () => Promise<void>,
+  run: () => Promise<unknown>,
 ): Promise<Record<string, number>> {
   const groups = cpuGroups(ctx);
   const before = sampleCpu(groups);
   await run();
+  await sleep(SETTLE_MS);
   const cpu = cpuDelta(before, sampleCpu(groups));
   return Object.fromEntries(Object.entries(cpu).map(([k, s]) => [k, (s * 1e6) / clicks]));
+}
+
+function medians(samples: readonly Record<string, number>[]): Record<string, number> {
+  const keys = new Set(samples.flatMap((s) => Object.keys(s)));
+  return Object.fromEntries([...keys].map((k) => [k, median(samples.map((s) => s[k] ?? 0))]));
 }
 
 export async function analyticsWrites(
@@ -81,22 +99,26 @@ export async function analyticsWrites(
   const { analytics, cookie } = ctx.workers.urls;
   if (!analytics || !cookie) return null;
   const shards = Object.keys(ctx.topology.snapshot.shards);
-  // One connection per primary for the whole measurement: polling opens none.
+  // One connection per primary for the whole measurement.
   const clients = shards.map((s) =>
     postgres(ctx.cluster.databaseUrl(ctx.cluster.primaryOf(s).id), { max: 1, onnotice: () => {} }),
   );
   try {
-    return await measure(ctx, clients, analytics, cookie, requests, clicks);
+    return await measure(ctx, clients, { analytics, cookie }, requests, clicks);
   } finally {
     await Promise.all(clients.map((c) => c.end({ timeout: 1 })));
   }
 }
 
+/**
+ * ROUNDS × (N redirects with analytics off, N with it on, alternating which goes first), each
+ * followed by the same settle wait inside its CPU window and no query of ours inside it; then
+ * N more with analytics on, polled until counted, for the latency.
+ */
 async function measure(
   ctx: BenchContext,
   clients: readonly Sql[],
-  analytics: string,
-  cookie: string,
+  urls: { analytics: string; cookie: string },
   requests: readonly BenchRequest[],
   clicks: number,
 ): Promise<AnalyticsWrites> {
@@ -105,46 +127,44 @@ async function measure(
       { origin, requests, connections: ctx.env.connections },
       { count: clicks, maxSeconds: 120 },
     );
-  ctx.log(`click analytics: ${clicks} counted redirects, analytics off then on`);
-  const cpuOff = await cpuPerClick(ctx, clicks, async () => {
-    await load(cookie);
-  });
-  // Whatever earlier runs left in the pipeline is counted before the baseline is read (no change
-  // for 7 s: longer than the edge batch and the Queue batch together).
-  let before = await readPrimaries(clients);
-  for (let stable = 0; stable < 70; ) {
-    await sleep(100);
-    const next = await readPrimaries(clients);
-    stable = next.clicks === before.clicks ? stable + 1 : 0;
-    before = next;
-  }
-  let after = before;
-  let drainMs = Number.NaN;
-  const cpuOn = await cpuPerClick(ctx, clicks, async () => {
-    const sent = await load(analytics);
-    const ended = Date.now();
-    const deadline = ended + 60_000;
-    while (Date.now() < deadline) {
-      after = await readPrimaries(clients);
-      if (after.clicks - before.clicks >= sent.requests) {
-        drainMs = Date.now() - ended;
-        break;
-      }
-      await sleep(50);
+  ctx.log(
+    `click analytics: ${ROUNDS} rounds of ${clicks} redirects off and on, ${SETTLE_MS} ms settle`,
+  );
+  await sleep(SETTLE_MS);
+  const first = await readPrimaries(clients);
+  const off: Record<string, number>[] = [];
+  const on: Record<string, number>[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const analyticsOn of round % 2 ? [true, false] : [false, true]) {
+      const cpu = await cpuPerClick(ctx, clicks, () =>
+        load(analyticsOn ? urls.analytics : urls.cookie),
+      );
+      (analyticsOn ? on : off).push(cpu);
     }
-  });
-  // Table statistics reach pg_stat_user_tables when a backend flushes them (≤ 1 s when idle).
-  await sleep(1_500);
-  const rowsAfter = (await readPrimaries(clients)).rows;
+  }
+  const after = await readPrimaries(clients);
+  // Latency: the last click of a run to all of that run's clicks counted on the primaries.
+  const sent = await load(urls.analytics);
+  const ended = Date.now();
+  let drainMs = Number.NaN;
+  while (Date.now() < ended + 60_000) {
+    const now = await readPrimaries(clients);
+    if (now.clicks - after.clicks >= sent.requests) {
+      drainMs = Date.now() - ended;
+      break;
+    }
+    await sleep(100);
+  }
+  const total = clicks * ROUNDS;
   return {
-    clicks,
-    counted: after.clicks - before.clicks,
-    messages: after.messages - before.messages,
-    transactions: after.transactions - before.transactions,
-    rowsWritten: rowsAfter - before.rows,
-    walBytes: Number(after.wal - before.wal),
+    clicks: total,
+    counted: after.clicks - first.clicks,
+    messages: after.messages - first.messages,
+    transactions: after.transactions - first.transactions,
+    rowsWritten: after.rows - first.rows,
+    walBytes: Number(after.wal - first.wal),
     drainMs,
-    cpuOn,
-    cpuOff,
+    cpuOn: medians(on),
+    cpuOff: medians(off),
   };
 }

@@ -150,7 +150,7 @@ function analyticsReport(a: AnalyticsWrites): string[] {
   return [
     "### Click analytics: writes on the primaries and cost per click",
     "",
-    `${int(a.clicks)} counted redirects through (c) with analytics on, then a wait until the shard primaries had counted them (edge batch ≤ 100 events / 1 s → one Queue message, Queue batch ≤ 100 messages / 5 s → one ingest POST → one transaction per shard): the primaries' own tables and WAL before and after. The CPU added per click is the same ${int(a.clicks)} redirects through (c) with analytics on (run and drain) minus off (run), per process group.`,
+    `${int(a.clicks)} counted redirects through (c) with analytics on (edge batch ≤ 100 events / 1 s → one Queue message, Queue batch ≤ 100 messages / 5 s → one ingest POST → one transaction per shard), in 3 runs alternating with as many through (c) with analytics off; each run's CPU window includes an 8 s settle wait after it (the clicks are counted by then) and none of the benchmark's own queries. Writes: the primaries' own tables and WAL before and after. CPU added per click: the median over the runs with analytics on minus the median with it off, per process group. Latency: one more run, polled until the primaries counted all its clicks.`,
     "",
     table(
       [

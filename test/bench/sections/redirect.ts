@@ -165,7 +165,7 @@ export async function redirectPath(ctx: BenchContext): Promise<RedirectSection> 
     ratios,
     requestList: { length: LIST, unknownShare: 0.05 },
     analytics: withAnalytics
-      ? await analyticsWrites(ctx, plain(oldPaths), 5 * ctx.env.countRequests)
+      ? await analyticsWrites(ctx, plain(oldPaths), 2 * ctx.env.countRequests)
       : null,
   };
 }
