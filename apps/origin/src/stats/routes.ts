@@ -50,7 +50,7 @@ const statsRoute = createRoute({
   path: "/api/links/{code}/stats",
   summary: "Click statistics of a link (read from a replica of its shard)",
   description:
-    "Needs `Authorization: Bearer <editToken>` or the admin key. Counts are exact; a click shows up after the edge's batch (≤ 1 s) and the Queue's batch (≤ 1 s locally, a few seconds in production).",
+    "Needs `Authorization: Bearer <editToken>` or the admin key. Counts are exact; a click shows up after the edge's batch (≤ 1 s) and the Queue's batch (≤ 5 s): about 6 s.",
   security: [{ bearer: [] }],
   middleware: [requireBearer] as const,
   request: { params: CodeParamSchema, query: StatsQuerySchema },
