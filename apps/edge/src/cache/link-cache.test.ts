@@ -25,6 +25,24 @@ function tasks() {
   };
 }
 
+/**
+ * A code missed twice in this isolate (e.g. its first gateway answer was not cacheable), so the
+ * second lookup reached the location and the gateway's answer is written there too.
+ */
+async function missTwice(
+  cache: LinkCache,
+  c: string,
+  nowMs: number,
+  answer: CacheableAnswer,
+  t: ReturnType<typeof tasks>,
+): Promise<number> {
+  expect(await cache.get(c, { nowMs, bypass: false })).toBeNull();
+  expect(await cache.get(c, { nowMs, bypass: false })).toBeNull();
+  const ttl = cache.put(c, answer, { nowMs, background: t.background });
+  await t.settle();
+  return ttl;
+}
+
 function setup(keyOrigin = "https://edge.firstclick.test") {
   const location = new LocationTier(caches.default, { keyOrigin });
   const errors: string[] = [];
@@ -55,9 +73,10 @@ describe("LinkCache", () => {
     const c = code();
     const now = Date.now();
     const t = tasks();
-    make().put(c, found(now, 600), { nowMs: now, background: t.background });
-    await t.settle();
+    await missTwice(make(), c, now, found(now, 600), t);
     const other = make();
+    // Its own doorkeeper: the first miss there goes to a gateway, the second finds the location's.
+    expect(await other.get(c, { nowMs: now, bypass: false })).toBeNull();
     expect((await other.get(c, { nowMs: now, bypass: false }))?.tier).toBe("location");
     expect((await other.get(c, { nowMs: now, bypass: false }))?.tier).toBe("memory");
   });
@@ -97,8 +116,7 @@ describe("LinkCache", () => {
     const c = code();
     const now = Date.now();
     const t = tasks();
-    cache.put(c, found(now, 3600), { nowMs: now, background: t.background });
-    await t.settle();
+    await missTwice(cache, c, now, found(now, 3600), t);
     expect(await cache.purge(c, now + 10)).toEqual({ location: true });
     expect(await cache.get(c, { nowMs: now + 10, bypass: false })).toBeNull();
     expect(await location.get(c, now + 10)).toBeUndefined();
@@ -132,9 +150,7 @@ describe("LinkCache", () => {
     const c = code();
     const now = Date.now();
     const t = tasks();
-    expect(await cache.get(c, { nowMs: now, bypass: false })).toBeNull();
-    expect(cache.put(c, found(now, 3600), { nowMs: now, background: t.background })).toBe(60);
-    await t.settle();
+    expect(await missTwice(cache, c, now, found(now, 3600), t)).toBe(60);
     expect(errors).toHaveLength(2);
     expect((await cache.get(c, { nowMs: now, bypass: false }))?.tier).toBe("memory");
   });
@@ -147,6 +163,82 @@ describe("LinkCache", () => {
     expect(cache.put(c, found(now, 40), { nowMs: now, background: t.background })).toBe(4);
     expect(await t.settle()).toEqual([]); // nothing sent to a location
     expect(await cache.purge(c, now)).toEqual({ location: false });
+  });
+});
+
+/** caches.default, counting the calls the cache makes. */
+function counted() {
+  const calls = { match: 0, put: 0 };
+  const cache: LocationCache = {
+    match: (key) => {
+      calls.match++;
+      return caches.default.match(key);
+    },
+    put: (key, res) => {
+      calls.put++;
+      return caches.default.put(key, res);
+    },
+    delete: (key) => caches.default.delete(key),
+  };
+  const make = () =>
+    new LinkCache({
+      config,
+      window: 30,
+      location: new LocationTier(cache, { keyOrigin: "https://edge.firstclick.test" }),
+    });
+  return { calls, make };
+}
+
+describe("LinkCache admission to the location tier (doorkeeper)", () => {
+  it("a code clicked once never touches the Cache API: no lookup, no write", async () => {
+    const { calls, make } = counted();
+    const cache = make();
+    const now = Date.now();
+    const t = tasks();
+    for (let i = 0; i < 50; i++) {
+      const c = code();
+      expect(await cache.get(c, { nowMs: now, bypass: false })).toBeNull();
+      expect(cache.put(c, found(now, 3600), { nowMs: now, background: t.background })).toBe(60);
+    }
+    await t.settle();
+    expect(calls).toEqual({ match: 0, put: 0 });
+    // Still cached in memory: a second click in this isolate is a memory hit.
+    expect(cache.memory.entries).toBe(50);
+  });
+
+  it("a code missed a second time is looked up in the location and its answer written there", async () => {
+    const { calls, make } = counted();
+    const cache = make();
+    const c = code();
+    const now = Date.now();
+    const t = tasks();
+    expect(await cache.get(c, { nowMs: now, bypass: false })).toBeNull();
+    cache.put(c, found(now, 3600), { nowMs: now, background: t.background });
+    expect((await cache.get(c, { nowMs: now + 1, bypass: false }))?.tier).toBe("memory");
+    // The memory entry expired (60 s cap): the second miss asks the location, then writes it.
+    const later = now + 61_000;
+    expect(await cache.get(c, { nowMs: later, bypass: false })).toBeNull();
+    expect(calls).toEqual({ match: 1, put: 0 });
+    cache.put(c, found(later, 3600), { nowMs: later, background: t.background });
+    await t.settle();
+    expect(calls).toEqual({ match: 1, put: 1 });
+    // Another isolate's second miss finds it there.
+    const other = make();
+    expect(await other.get(c, { nowMs: later, bypass: false })).toBeNull();
+    expect((await other.get(c, { nowMs: later, bypass: false }))?.tier).toBe("location");
+    expect(calls).toEqual({ match: 2, put: 1 });
+  });
+
+  it("a bypassed request's answer is not written to the location", async () => {
+    const { calls, make } = counted();
+    const cache = make();
+    const c = code();
+    const now = Date.now();
+    const t = tasks();
+    expect(await cache.get(c, { nowMs: now, bypass: true })).toBeNull();
+    cache.put(c, found(now, 3600), { nowMs: now, background: t.background });
+    await t.settle();
+    expect(calls).toEqual({ match: 0, put: 0 });
   });
 });
 
@@ -201,8 +293,7 @@ describe("LinkCache with the gateway's answers", () => {
       reason: "deleted",
       updatedAt: new Date(now - 3_600_000).toISOString(),
     });
-    expect(cache.put(c, gone, { nowMs: now, background: t.background })).toBe(60);
-    await t.settle();
+    expect(await missTwice(cache, c, now, gone, t)).toBe(60);
     const hit = await cache.get(c, { nowMs: now + 1, bypass: false });
     expect(hit).toMatchObject({
       tier: "memory",

@@ -1,4 +1,6 @@
 import type { RyowWindow } from "@firstclick/core";
+import { LRUCache } from "lru-cache";
+import { Doorkeeper } from "./doorkeeper.ts";
 import type { CacheEntry } from "./entry.ts";
 import type { LocationTier } from "./location-tier.ts";
 import { MemoryTier } from "./memory-tier.ts";
@@ -14,7 +16,14 @@ import { type CacheableAnswer, cacheTtlSeconds, windowSeconds } from "./ttl.ts";
  *     positions; a hit returns `fetchedAtMs` for a caller that can prove more.
  *   - `put` every gateway answer; the cache keeps only what is old enough (ttl.ts).
  *   - `purge` on the origin's notice after an edit or a delete.
+ * The location tier admits a code on its second miss in this isolate (doorkeeper.ts): a code
+ * clicked once costs no Cache API call at all, neither a lookup nor a write.
  */
+
+/** Doorkeeper capacity per memory-tier entry (TinyLFU sizes it a few times the cache). */
+export const DOORKEEPER_PER_ENTRY = 4;
+/** Codes whose location lookup missed, waiting for their gateway answer to be written there. */
+const AWAITING_PUT = 1_024;
 
 export type CacheTier = "memory" | "location";
 
@@ -43,6 +52,8 @@ export interface LinkCacheOptions {
 export class LinkCache {
   readonly #memory: MemoryTier;
   readonly #location: LocationTier | null;
+  readonly #doorkeeper: Doorkeeper | null;
+  readonly #awaitingPut = new LRUCache<string, true>({ max: AWAITING_PUT });
   readonly #window: RyowWindow;
   readonly #maxTtlSeconds: number;
   readonly #logError: (message: string) => void;
@@ -50,6 +61,9 @@ export class LinkCache {
   constructor(o: LinkCacheOptions) {
     this.#memory = new MemoryTier({ maxEntries: o.config.maxEntries, maxBytes: o.config.maxBytes });
     this.#location = o.location;
+    this.#doorkeeper = o.location
+      ? new Doorkeeper(DOORKEEPER_PER_ENTRY * o.config.maxEntries)
+      : null;
     this.#window = o.window;
     this.#maxTtlSeconds = o.config.maxTtlSeconds;
     this.#logError = o.logError ?? ((m) => console.error(m));
@@ -60,22 +74,28 @@ export class LinkCache {
     const inMemory = this.#memory.get(code, o.nowMs);
     if (inMemory) return { entry: inMemory, tier: "memory" };
     if (!this.#location || this.#memory.refuses(code, o.nowMs)) return null;
+    // A first miss goes straight to a gateway: most codes of a long tail are never asked again.
+    if (!this.#doorkeeper?.admit(code)) return null;
     let entry: CacheEntry | undefined;
     try {
       entry = await this.#location.get(code, o.nowMs);
     } catch (error) {
       // The Cache API failing is a miss, never a failed redirect.
       this.#logError(`cache: location lookup of ${code} failed: ${String(error)}`);
+    }
+    if (!entry) {
+      this.#awaitingPut.set(code, true);
       return null;
     }
-    if (!entry) return null;
     this.#memory.set(code, entry, o.nowMs);
     return { entry, tier: "location" };
   }
 
   /**
    * Offers a gateway's answer. Returns the TTL it was cached for, 0 when it was not (young,
-   * missing, or purged a moment ago). The location write runs in the background.
+   * missing, or purged a moment ago). The location write runs in the background, and only for
+   * a code whose location lookup just missed (its second miss here): a one-hit code is kept in
+   * memory only.
    */
   put(code: string, answer: CacheableAnswer, o: { nowMs: number; background: Background }): number {
     const ttl = cacheTtlSeconds(answer, o.nowMs, {
@@ -97,7 +117,7 @@ export class LinkCache {
       expiresAtMs: o.nowMs + ttl * 1000,
     };
     if (!this.#memory.set(code, entry, o.nowMs)) return 0;
-    if (this.#location) {
+    if (this.#location && this.#awaitingPut.delete(code)) {
       o.background(
         this.#location.put(code, entry, o.nowMs).catch((error: unknown) => {
           this.#logError(`cache: location write of ${code} failed: ${String(error)}`);

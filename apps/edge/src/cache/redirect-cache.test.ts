@@ -42,11 +42,22 @@ async function cachedEdge(
   return { edge, nodes, prefix, sibling };
 }
 
+/**
+ * With CACHE_MAX_ENTRIES=1, clicks `code`, then `filler` (evicting `code` from memory), then
+ * `code` again: its second miss in this isolate, which reads the location and writes it there.
+ */
+async function missTwice(edge: ReturnType<typeof testEdge>, code: string, filler: string) {
+  const routes: (string | null)[] = [];
+  for (const c of [code, filler, code]) routes.push(route(await edge.fetch(`/${c}`)));
+  return routes;
+}
+const ONE_ENTRY = { CACHE_MAX_ENTRIES: "1" };
+
 const gatewayReads = async (code: string) => (await fixtureLog(`/links/${code}`)).length;
 const route = (res: Response) => res.headers.get("x-firstclick-route");
 
 describe("an old link is answered from the cache", () => {
-  it("the second click asks no gateway and says so: memory, then location in another isolate", async () => {
+  it("the second click asks no gateway and says so; a code clicked once stays out of the location", async () => {
     const code = newCode();
     const { edge, sibling } = await cachedEdge(code);
     const first = await edge.fetch(`/${code}`);
@@ -56,8 +67,29 @@ describe("an old link is answered from the cache", () => {
     expect(second.headers.get("location")).toBe(`https://example.com/${code}`);
     expect(second.headers.get("cache-control")).toBe("private, no-store");
     expect(route(second)).toBe("cache; shard=s0; tier=memory");
-    expect(route(await sibling().fetch(`/${code}`))).toBe("cache; shard=s0; tier=location");
     expect(await gatewayReads(code)).toBe(1);
+    // This isolate missed it once: it went to memory only, so another isolate asks a gateway.
+    expect(route(await sibling().fetch(`/${code}`))).toBe("replica; shard=s0");
+  });
+
+  it("a code missed twice in an isolate is written to the location, where another isolate's second miss finds it", async () => {
+    const [code, filler] = [newCode(), newCode()];
+    const { edge, nodes, sibling } = await cachedEdge(code, { env: ONE_ENTRY });
+    const old = found(filler);
+    old.body.updatedAt = HOUR_AGO();
+    await program(nodes, filler, old);
+    expect(await missTwice(edge, code, filler)).toEqual([
+      "replica; shard=s0",
+      "replica; shard=s0",
+      "replica; shard=s0",
+    ]);
+    const other = sibling();
+    expect(await missTwice(other, code, filler)).toEqual([
+      "replica; shard=s0",
+      "replica; shard=s0",
+      "cache; shard=s0; tier=location",
+    ]);
+    expect(await gatewayReads(code)).toBe(3);
   });
 
   it("keeps the route header parseable as `<route>; shard=<id>`", async () => {
@@ -93,7 +125,7 @@ describe("an old link is answered from the cache", () => {
 describe("a writer is never answered from the cache", () => {
   it("a ryow_until window reads the primary even with the link cached", async () => {
     const code = newCode();
-    const { edge, nodes } = await cachedEdge(code);
+    const { edge, nodes } = await cachedEdge(code, { env: { STRATEGY: "cookie" } });
     await edge.fetch(`/${code}`);
     expect(route(await edge.fetch(`/${code}`))).toMatch(/^cache/);
     const cookie = `ryow_until=${nowSeconds() + 20}`;
@@ -135,7 +167,9 @@ describe("a writer is never answered from the cache", () => {
 
   it("a signed cookie counts as the writer too (RYOW_SECRET set)", async () => {
     const code = newCode();
-    const { edge } = await cachedEdge(code, { env: { RYOW_SECRET: "edge-test-secret" } });
+    const { edge } = await cachedEdge(code, {
+      env: { STRATEGY: "cookie", RYOW_SECRET: "edge-test-secret" },
+    });
     await edge.fetch(`/${code}`);
     const setCookie = await serializeRyowCookie({
       nowSeconds: nowSeconds(),
@@ -150,9 +184,12 @@ describe("a writer is never answered from the cache", () => {
 
 describe("DELETE /_internal/cache/:code", () => {
   it("drops the code here and in the location; this isolate does not cache it again at once", async () => {
-    const code = newCode();
-    const { edge, sibling, nodes } = await cachedEdge(code);
-    await edge.fetch(`/${code}`);
+    const [code, filler] = [newCode(), newCode()];
+    const { edge, sibling, nodes } = await cachedEdge(code, { env: ONE_ENTRY });
+    const old = found(filler);
+    old.body.updatedAt = HOUR_AGO();
+    await program(nodes, filler, old);
+    await missTwice(edge, code, filler);
     expect(route(await edge.fetch(`/${code}`))).toMatch(/^cache/);
     // The edit lands on every node; only the purge makes the cache forget the old target.
     const edited = found(code, "https://example.com/edited");
@@ -166,9 +203,13 @@ describe("DELETE /_internal/cache/:code", () => {
       expect(res.headers.get("location")).toBe("https://example.com/edited");
       expect(route(res)).toMatch(/^replica/);
     }
-    const other = await sibling().fetch(`/${code}`);
-    expect(other.headers.get("location")).toBe("https://example.com/edited");
-    expect(route(other)).toMatch(/^replica/);
+    // Another isolate's second miss looks in the location: the purge left nothing there.
+    const other = sibling();
+    await other.fetch(`/${code}`);
+    await other.fetch(`/${filler}`);
+    const res = await other.fetch(`/${code}`);
+    expect(res.headers.get("location")).toBe("https://example.com/edited");
+    expect(route(res)).toMatch(/^replica/);
   });
 
   it.each([
