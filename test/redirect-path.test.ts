@@ -86,7 +86,7 @@ beforeAll(async () => {
     basePort: BASE_PORT,
     apps: { origin: false },
     // A dead gateway costs at most this much before the next node is tried.
-    edgeEnv: { UPSTREAM_TIMEOUT_MS: "500" },
+    edgeEnv: { UPSTREAM_TIMEOUT_MS: "500", STRATEGY: "cookie" },
   });
   const url = cluster.urls.edge;
   if (!url) throw new Error("the cluster did not start the edge");

@@ -32,7 +32,7 @@ async function edgeWithLink(
 describe("routing by the RYOW cookie", () => {
   it("a fresh ryow_until cookie reads the primary, with exactly one subrequest", async () => {
     const code = newCode();
-    const { edge, nodes } = await edgeWithLink(code);
+    const { edge, nodes } = await edgeWithLink(code, { env: { STRATEGY: "cookie" } });
     const res = await edge.fetch(`/${code}`, { headers: { cookie: `ryow_until=${now() + 20}` } });
     expect(res.status).toBe(302);
     expect(res.headers.get("location")).toBe(`https://example.com/${code}`);
@@ -62,7 +62,9 @@ describe("routing by the RYOW cookie", () => {
 
   it("with RYOW_SECRET set, an unsigned cookie reads a replica and a signed one the primary", async () => {
     const code = newCode();
-    const { edge } = await edgeWithLink(code, { env: { RYOW_SECRET: "edge-test-secret" } });
+    const { edge } = await edgeWithLink(code, {
+      env: { STRATEGY: "cookie", RYOW_SECRET: "edge-test-secret" },
+    });
     const unsigned = await edge.fetch(`/${code}`, {
       headers: { cookie: `ryow_until=${now() + 20}` },
     });

@@ -9,7 +9,7 @@ const config = (overrides: Record<string, unknown>) =>
 describe("edgeConfig", () => {
   it("reads wrangler.toml's vars with their defaults", () => {
     const c = edgeConfig(base);
-    expect([...c.strategies]).toEqual(["cookie"]);
+    expect([...c.strategies]).toEqual(["position"]);
     expect(c.ryowWindow).toBe(30);
     expect(c.fallbackBudgetPerMinute).toBe(600);
     expect(c.ryowSecrets).toEqual([]);

@@ -17,7 +17,7 @@ describe("loadEnv", () => {
       REMOTE_APPLY_TIMEOUT_MS: 3_000,
       CREATE_RATE_LIMIT_PER_MINUTE: 120,
       CLIENT_IP_HEADER: "x-firstclick-client-ip",
-      STRATEGY: ["cookie"],
+      STRATEGY: ["position"],
     });
     expect(loadEnv({ CLIENT_IP_HEADER: "none" }).CLIENT_IP_HEADER).toBeUndefined();
   });

@@ -171,7 +171,7 @@ describe("origin against real etcd + PostgreSQL shards", () => {
   it("sets the RYOW cookie for the window", async () => {
     const before = Math.floor(Date.now() / 1000);
     const res = await post({ url: "https://example.com/cookie" });
-    const cookie = res.headers.get("set-cookie") ?? "";
+    const cookie = res.headers.getSetCookie().find((c) => c.startsWith("ryow_until=")) ?? "";
     const match = /^ryow_until=(\d+); Max-Age=30; Path=\/; HttpOnly; SameSite=Lax$/.exec(cookie);
     expect(match, cookie).not.toBeNull();
     const until = Number(match?.[1]);

@@ -3,9 +3,9 @@ import { problem } from "./problem.ts";
 import { ConsistencySettingsSchema } from "./settings.ts";
 
 describe("ConsistencySettingsSchema", () => {
-  it("defaults to the cookie strategy, a 30 s window and a one-day position lifetime", () => {
+  it("defaults to the position strategy, a 30 s window and a one-day position lifetime", () => {
     expect(ConsistencySettingsSchema.parse({})).toMatchObject({
-      STRATEGY: ["cookie"],
+      STRATEGY: ["position"],
       RYOW_WINDOW_SECONDS: 30,
       RYOW_POSITION_TTL_SECONDS: 86_400,
     });
@@ -26,7 +26,7 @@ describe("ConsistencySettingsSchema", () => {
   it("treats empty values as unset", () => {
     expect(
       ConsistencySettingsSchema.parse({ STRATEGY: "", RYOW_WINDOW_SECONDS: "" }),
-    ).toMatchObject({ STRATEGY: ["cookie"], RYOW_WINDOW_SECONDS: 30 });
+    ).toMatchObject({ STRATEGY: ["position"], RYOW_WINDOW_SECONDS: 30 });
   });
 
   it("reads a comma list and a session window", () => {

@@ -10,7 +10,7 @@ import { DEFAULT_RYOW_WINDOW_SECONDS, type RyowWindow } from "./ryow.ts";
 
 export const STRATEGIES = ["cookie", "fallback", "redis", "primary", "position"] as const;
 export type Strategy = (typeof STRATEGIES)[number];
-export const DEFAULT_STRATEGIES: readonly Strategy[] = ["cookie"];
+export const DEFAULT_STRATEGIES: readonly Strategy[] = ["position"];
 
 /** A zod error as one line: `path: message; path: message` (`(root)` for the whole value). */
 export function describeIssues(error: z.ZodError): string {
