@@ -1,7 +1,7 @@
 /**
  * The checker demonstrably fails: `cookie` with every replica paused for three RYOW windows
  * (window 5 s, pause 15 s). The creators' reads of their links after their window read a paused
- * replica and get a 404 or an old target, which the checker must report. Ports 24100–24199.
+ * replica and get a 404 or an old target, which the checker must report. Ports 28100–28199.
  */
 import { expect, it } from "vitest";
 import { runConsistency } from "./runner.ts";
@@ -15,7 +15,7 @@ it("reports read-your-writes violations for cookie when a pause outlasts the win
     clients: 6,
     pastWindow: true,
     windowSeconds: 5,
-    basePort: 24_100,
+    basePort: 28_100,
   });
   const { violations } = result.report;
   const first = violations.readYourWrites[0];

@@ -1,6 +1,6 @@
 /**
  * `cookie,position` (issue 12) keeps read-your-writes through a replay pause three times the
- * RYOW window: 0 violations of any required kind. Ports 24200–24299.
+ * RYOW window: 0 violations of any required kind. Ports 28200–28299.
  */
 import { expect, it } from "vitest";
 import { requiredViolations } from "./checker/index.ts";
@@ -15,7 +15,7 @@ it("cookie,position: no violation with replicas paused past the window", async (
     clients: 6,
     pastWindow: true,
     windowSeconds: 5,
-    basePort: 24_200,
+    basePort: 28_200,
   });
   const found = requiredViolations(result.report);
   const explained = found.slice(0, 3).map((v) => explainViolation(v, result.history.operations));

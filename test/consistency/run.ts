@@ -21,7 +21,7 @@ const { values } = parseArgs({
     "pause-past-window": { type: "boolean", default: false },
     window: { type: "string", default: "30" },
     replicas: { type: "string", default: "1" },
-    "base-port": { type: "string", default: "24000" },
+    "base-port": { type: "string", default: "28000" },
     all: { type: "boolean", default: false },
   },
 });

@@ -63,10 +63,10 @@ export async function runConsistency(o: RunOptions): Promise<RunResult> {
   });
   log(`consistency run: strategy ${o.strategy}, seed ${o.seed}, ${o.durationMs / 1000} s`);
   for (const fault of plan) log(`  planned: ${describeFault(fault)}`);
-  const stateDir = join(defaultStateDir(), `consistency-${o.basePort ?? 24_000}`);
+  const stateDir = join(defaultStateDir(), `consistency-${o.basePort ?? 28_000}`);
   const cluster = await up({
     stateDir,
-    basePort: o.basePort ?? 24_000,
+    basePort: o.basePort ?? 28_000,
     shards: 2,
     replicas: o.replicas ?? 1,
     durability: remoteApply ? "remote_apply" : "async",
