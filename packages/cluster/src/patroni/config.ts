@@ -224,7 +224,11 @@ export function postBootstrapScript(options: {
     // pg_stat_replication's state and positions are hidden from roles without pg_monitor:
     // `status` reads them as this role.
     `  -c 'GRANT pg_monitor TO ${options.user}' \\`,
-    `  -c 'CREATE DATABASE ${options.database} OWNER ${options.user}'`,
+    `  -c 'CREATE DATABASE ${options.database} OWNER ${options.user}' \\`,
+    // pause-replay/resume-replay (tests, the consistency checker's faults) run as this role, in
+    // its database: function privileges belong to each database's own catalog.
+    `  -c '\\connect ${options.database}' \\`,
+    `  -c 'GRANT EXECUTE ON FUNCTION pg_wal_replay_pause(), pg_wal_replay_resume() TO ${options.user}'`,
     "",
   ].join("\n");
 }
