@@ -7,8 +7,8 @@
  * link was lost (edge 410 linkLost, GET /api/links/:code the same); a create acknowledged before
  * is served as usual. Ports 25600–25699.
  */
-import { PROBLEM } from "@firstclick/core";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { expectLostAndKept } from "./lost-write.ts";
 import { aliasOn, type System, startSystem, target } from "./support.ts";
 
 const BASE_PORT = 25_600;
@@ -50,18 +50,5 @@ it("a create lost in a failover is reported lost; one that survived is served", 
   await system.cluster.promote(replica.id);
   await system.ready();
 
-  const page = await creator.follow(lost.code, { headers: { accept: "application/json" } });
-  expect(page.status).toBe(410);
-  expect(JSON.parse(page.body)).toMatchObject({ type: PROBLEM.linkLost });
-  const api = await creator.request(`/api/links/${lost.code}`);
-  expect(api.status).toBe(410);
-  expect(((await api.json()) as { type?: string }).type).toBe(PROBLEM.linkLost);
-
-  // Without the token nothing tells the link existed: a stranger gets the ordinary 404.
-  const stranger = await system.client().follow(lost.code);
-  expect(stranger.status).toBe(404);
-
-  const survived = await creator.follow(kept.code);
-  expect(survived.status).toBe(302);
-  expect(survived.location).toBe(String(kept.body.url));
+  await expectLostAndKept(creator, system.client(), lost, kept);
 }, 240_000);

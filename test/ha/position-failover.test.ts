@@ -7,8 +7,8 @@
  * token, past timeline 1's switch point, is judged lost: 410 linkLost at the edge and from
  * GET /api/links/:code. A create acknowledged before is served as usual. Ports 27300–27399.
  */
-import { PROBLEM } from "@firstclick/core";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { expectLostAndKept } from "../e2e/lost-write.ts";
 import { aliasOn, target } from "../e2e/support.ts";
 import { type HaSystem, startHaSystem, timeUntil } from "./support.ts";
 
@@ -65,16 +65,5 @@ it("Patroni: a create lost in a failover is reported lost; one that survived is 
   );
   expect(history.at(-1)?.timeline).toBe(1);
 
-  const page = await creator.follow(lost.code, { headers: { accept: "application/json" } });
-  expect(page.status).toBe(410);
-  expect(JSON.parse(page.body)).toMatchObject({ type: PROBLEM.linkLost });
-  const api = await creator.request(`/api/links/${lost.code}`);
-  expect(api.status).toBe(410);
-  expect(((await api.json()) as { type?: string }).type).toBe(PROBLEM.linkLost);
-  // Without the token nothing tells the link existed: a stranger gets the ordinary 404.
-  expect((await system.client().follow(lost.code)).status).toBe(404);
-
-  const survived = await creator.follow(kept.code);
-  expect(survived.status).toBe(302);
-  expect(survived.location).toBe(String(kept.body.url));
+  await expectLostAndKept(creator, system.client(), lost, kept);
 }, 300_000);
