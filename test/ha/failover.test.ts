@@ -12,11 +12,12 @@ import { isAlive } from "@firstclick/cluster";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   byStatus,
+  createsOn as creates,
   type HaSystem,
   type LoadEvent,
+  loadShards,
   seedLinks,
   startHaSystem,
-  startLoad,
   timeUntil,
 } from "./support.ts";
 
@@ -36,10 +37,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await system?.cluster.down();
 });
-
-function creates(events: readonly LoadEvent[], shard: string): LoadEvent[] {
-  return events.filter((e) => e.op === "create" && e.shard === shard);
-}
 
 /**
  * The behaviour every failover must keep: no redirect fails (any shard), the untouched shard's
@@ -78,15 +75,7 @@ describe("Patroni mode: the system follows a failover by itself", () => {
     const leader = await system.leaderOf(FAILED);
     if (!leader) throw new Error(`${FAILED} has no leader`);
     killed = leader;
-    const load = startLoad(system, {
-      creates: {
-        [FAILED]: await system.aliasesFor(FAILED, 2_000),
-        [OTHER]: await system.aliasesFor(OTHER, 2_000),
-      },
-      redirects: oldLinks,
-      maxMs: 60_000,
-      maxRequests: 20_000,
-    });
+    const load = await loadShards(system, [FAILED, OTHER], oldLinks);
     let killAt = 0;
     let killedAt = 0;
     try {
@@ -188,15 +177,7 @@ describe("Patroni mode: the system follows a failover by itself", () => {
   it("a planned switchover: redirects never fail, creates fail briefly with 503 only, the creator of a link made just before follows it at once", async () => {
     const from = await system.leaderOf(FAILED);
     const [creatorAlias = ""] = await system.aliasesFor(FAILED, 1);
-    const load = startLoad(system, {
-      creates: {
-        [FAILED]: await system.aliasesFor(FAILED, 2_000),
-        [OTHER]: await system.aliasesFor(OTHER, 2_000),
-      },
-      redirects: oldLinks,
-      maxMs: 60_000,
-      maxRequests: 20_000,
-    });
+    const load = await loadShards(system, [FAILED, OTHER], oldLinks);
     let startedAt = 0;
     try {
       await timeUntil(async () => (creates(load.events, FAILED).length >= 5 ? true : undefined), {

@@ -17,11 +17,12 @@ import { join } from "node:path";
 import { repoRoot } from "@firstclick/cluster";
 import {
   byStatus,
+  createsOn as creates,
   type HaSystem,
   type LoadEvent,
+  loadShards,
   seedLinks,
   startHaSystem,
-  startLoad,
   summary,
   timeUntil,
 } from "./support.ts";
@@ -37,10 +38,6 @@ const OTHER = "s1";
 
 function log(line: string): void {
   console.error(`[measure] ${line}`);
-}
-
-function creates(events: readonly LoadEvent[], shard: string): LoadEvent[] {
-  return events.filter((e) => e.op === "create" && e.shard === shard);
 }
 
 interface KillRun {
@@ -68,12 +65,8 @@ interface SwitchoverRun {
 }
 
 async function load(system: HaSystem, links: { code: string; shard: string }[]) {
-  return startLoad(system, {
-    creates: {
-      [SHARD]: await system.aliasesFor(SHARD, 3_000),
-      [OTHER]: await system.aliasesFor(OTHER, 3_000),
-    },
-    redirects: links,
+  return loadShards(system, [SHARD, OTHER], links, {
+    aliases: 3_000,
     maxMs: 90_000,
     maxRequests: 30_000,
   });

@@ -373,3 +373,25 @@ export function summary(values: readonly number[]): { min: number; median: numbe
       : ((sorted[mid - 1] ?? Number.NaN) + (sorted[mid] ?? Number.NaN)) / 2;
   return { min: sorted[0] ?? Number.NaN, median, max: sorted.at(-1) ?? Number.NaN };
 }
+
+/** The creates on one shard among a load's events. */
+export function createsOn(events: readonly LoadEvent[], shard: string): LoadEvent[] {
+  return events.filter((e) => e.op === "create" && e.shard === shard);
+}
+
+/** startLoad with a create loop on each of `shards` (`aliases` each) and `redirects` followed. */
+export async function loadShards(
+  system: HaSystem,
+  shards: readonly string[],
+  redirects: { code: string; shard: string }[],
+  o: { aliases?: number; maxMs?: number; maxRequests?: number } = {},
+) {
+  const creates: Record<string, string[]> = {};
+  for (const shard of shards) creates[shard] = await system.aliasesFor(shard, o.aliases ?? 2_000);
+  return startLoad(system, {
+    creates,
+    redirects,
+    maxMs: o.maxMs ?? 60_000,
+    maxRequests: o.maxRequests ?? 20_000,
+  });
+}

@@ -7,11 +7,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   byStatus,
+  createsOn as creates,
   type HaSystem,
-  type LoadEvent,
+  loadShards,
   seedLinks,
   startHaSystem,
-  startLoad,
   timeUntil,
 } from "./support.ts";
 
@@ -35,10 +35,6 @@ afterAll(async () => {
   await system?.cluster.down();
 });
 
-function creates(events: readonly LoadEvent[], shard: string): LoadEvent[] {
-  return events.filter((e) => e.op === "create" && e.shard === shard);
-}
-
 describe("Patroni mode, remote_apply (synchronous standby, 2 replicas per shard)", () => {
   it("a hard-killed leader loses no acknowledged create; redirects never fail; the other shard is unaffected", async () => {
     const status = await system.cluster.status();
@@ -48,15 +44,7 @@ describe("Patroni mode, remote_apply (synchronous standby, 2 replicas per shard)
     if (!leader || !syncStandby) {
       throw new Error(`${FAILED} needs a leader and a sync standby: ${JSON.stringify(scope)}`);
     }
-    const load = startLoad(system, {
-      creates: {
-        [FAILED]: await system.aliasesFor(FAILED, 2_000),
-        [OTHER]: await system.aliasesFor(OTHER, 2_000),
-      },
-      redirects: oldLinks,
-      maxMs: 60_000,
-      maxRequests: 20_000,
-    });
+    const load = await loadShards(system, [FAILED, OTHER], oldLinks);
     let killAt = 0;
     let killedAt = 0;
     let recoveredAt = 0;
