@@ -4,26 +4,20 @@
  * creator page again and see the count and the chart in its dashboard (screenshot
  * test/artifacts/creator-dashboard.png), download the QR code and decode it back to the short
  * URL (pngjs + jsQR).
- *
- * Needs the wiring of issue 15 (the edge's CLICKS Queue and queue() handler, the origin's stats
- * routes and dashboard on the creator page): it fails until that is in.
  */
-import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import jsQR from "jsqr";
-import { type BrowserContext, chromium } from "playwright-core";
 import { PNG } from "pngjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type System, startSystem } from "../e2e/support.ts";
+import { type Browser, launchChromium } from "./chromium.ts";
 
 // This file's ports: 25400–25499 (the cluster from 25400, the target page server on 25490).
 const BASE_PORT = 25_400;
 const TARGET_PORT = 25_490;
 const ARTIFACTS = join(import.meta.dirname, "..", "artifacts");
-const CHROMIUM = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => existsSync(p));
 const CLICKS = 3;
 // A desktop Chrome, so isbot does not count the headless browser as a bot.
 const USER_AGENT =
@@ -31,8 +25,7 @@ const USER_AGENT =
 
 let system: System;
 let targetServer: Server;
-let userDataDir: string;
-let context: BrowserContext;
+let browser: Browser;
 
 function startTargetServer(): Promise<Server> {
   const server = createServer((_req, res) => {
@@ -46,39 +39,24 @@ function startTargetServer(): Promise<Server> {
 }
 
 beforeAll(async () => {
-  if (!CHROMIUM) throw new Error("Chromium is missing: npm run setup (apt-get install chromium)");
   targetServer = await startTargetServer();
   system = await startSystem({ name: "e2e-analytics", basePort: BASE_PORT, strategy: "cookie" });
-  userDataDir = await mkdtemp(join(tmpdir(), "firstclick-chromium-"));
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
+  browser = await launchChromium({
     userAgent: USER_AGENT,
     acceptDownloads: true,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
     viewport: { width: 1000, height: 900 },
-    timeout: 60_000,
   });
 });
 
 afterAll(async () => {
-  await context?.close();
-  if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
+  await browser?.close();
   await system?.down();
   await new Promise((resolve) => targetServer?.close(resolve));
 });
 
 describe("creator dashboard", () => {
   it("shows the clicks of a new link with a chart, and its QR code decodes to the short URL", async () => {
-    const page = await context.newPage();
+    const page = await browser.context.newPage();
     const targetUrl = `http://127.0.0.1:${TARGET_PORT}/analytics`;
     await page.goto(`${system.edge}/`);
     await page.getByLabel("Long URL").fill(targetUrl);

@@ -6,27 +6,24 @@
  * click to the shard primary. A screenshot of the creator page is saved to
  * test/artifacts/creator-page.png.
  */
-import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type System, startSystem } from "../e2e/support.ts";
+import { type Browser, launchChromium } from "./chromium.ts";
 
 // This file's ports: 25200–25299 (the cluster from 25200, the target page server on 25290).
 const BASE_PORT = 25_200;
 const TARGET_PORT = 25_290;
 const ARTIFACTS = join(import.meta.dirname, "..", "artifacts");
-const CHROMIUM = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => existsSync(p));
 
 const TARGET_TITLE = "firstclick test target";
 
 let system: System;
 let targetServer: Server;
-let userDataDir: string;
-let context: BrowserContext;
+let browser: Browser;
 const targetHits: string[] = [];
 
 function startTargetServer(): Promise<Server> {
@@ -45,31 +42,13 @@ function startTargetServer(): Promise<Server> {
 }
 
 beforeAll(async () => {
-  if (!CHROMIUM) throw new Error("Chromium is missing: npm run setup (apt-get install chromium)");
   targetServer = await startTargetServer();
   system = await startSystem({ name: "e2e-browser", basePort: BASE_PORT, strategy: "cookie" });
-  userDataDir = await mkdtemp(join(tmpdir(), "firstclick-chromium-"));
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    // The machine has no internet: nothing in the background may try to reach it.
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-    viewport: { width: 1000, height: 760 },
-    timeout: 60_000,
-  });
+  browser = await launchChromium({ viewport: { width: 1000, height: 760 } });
 });
 
 afterAll(async () => {
-  await context?.close();
-  if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
+  await browser?.close();
   await system?.resumeReplicas().catch(() => {});
   await system?.down();
   await new Promise((resolve) => targetServer?.close(resolve));
@@ -95,7 +74,7 @@ function watchRedirects(page: Page): { status: number; url: string; route: strin
 describe("a real browser", () => {
   it("shortens a URL on the edge's page and lands on the target at the first click, replicas paused", async () => {
     const targetUrl = `http://127.0.0.1:${TARGET_PORT}/landing?from=browser-test`;
-    const page = await context.newPage();
+    const page = await browser.context.newPage();
     const redirects = watchRedirects(page);
     await system.pauseReplicas();
 
@@ -122,7 +101,7 @@ describe("a real browser", () => {
     expect(redirects[0]?.route).toMatch(/^primary; shard=s\d$/);
 
     // Someone without the creator's cookie, replicas still paused: the propagation page.
-    await context.clearCookies();
+    await browser.context.clearCookies();
     const response = await page.goto(shortUrl ?? "");
     expect(response?.status()).toBe(404);
     expect(await page.locator("body").textContent()).toContain("it will work in a few seconds");
