@@ -106,7 +106,11 @@ describe("EtcdTopologySource", () => {
         timeoutMs: 5_000,
         what: "the repaired topology",
       });
-      expect(seen.snapshots).toHaveLength(count + 1);
+      // Nothing the invalid values produced was published: every snapshot since is the good
+      // ring (a start-up snapshot may still arrive twice, so the count is not exact).
+      const since = seen.snapshots.slice(count);
+      expect(since.length).toBeGreaterThanOrEqual(1);
+      for (const snapshot of since) expect(snapshot.ring).toEqual(good.ring);
       expect(seen.logs.filter((l) => l.includes("not usable")).length).toBeLessThanOrEqual(2);
       expect(latest()?.ring).toEqual(good.ring);
     } finally {
