@@ -29,8 +29,17 @@ export {
 export * from "./position/index.ts";
 export type { Problem, ProblemType } from "./problem.ts";
 export { PROBLEM, PROBLEM_CONTENT_TYPE, problem } from "./problem.ts";
-export type { HashRingOptions } from "./ring.ts";
-export { DEFAULT_VNODES, HashRing } from "./ring.ts";
+export type { CodeMove, Reshard, ReshardInput, ReshardPhase } from "./reshard.ts";
+export {
+  moveOf,
+  ownerRing,
+  RESHARD_PHASES,
+  ReshardSchema,
+  reshardIssues,
+  reshardShards,
+} from "./reshard.ts";
+export type { HashRingOptions, RingSpec } from "./ring.ts";
+export { DEFAULT_VNODES, HashRing, RingSchema } from "./ring.ts";
 export type { DecideRouteOptions, Route, RyowWindow, SerializeRyowCookieOptions } from "./ryow.ts";
 export {
   DEFAULT_RYOW_WINDOW_SECONDS,

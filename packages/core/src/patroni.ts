@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { historyFromPatroni, type TimelineSwitch } from "./position/history.ts";
+import { ownerRing, type Reshard } from "./reshard.ts";
 import { describeIssues } from "./settings.ts";
 import {
   MAX_SHARDS,
@@ -44,6 +45,11 @@ export interface PatroniSnapshotOptions {
   scopes: Readonly<Record<string, string>>;
   /** Virtual nodes per shard on the ring (the same value as the manual mode's ring key). */
   vnodes: number;
+  /**
+   * A resharding in progress (the manual mode's `<prefix>reshard` key): then `scopes` names the
+   * shards of both rings, and the snapshot's ring is the one that owns codes in its phase.
+   */
+  reshard?: Reshard | null;
 }
 
 /** `/firstclick/patroni/` + `s0` → `/firstclick/patroni/s0/`, the way Patroni joins them. */
@@ -162,8 +168,11 @@ export function snapshotFromPatroni(
   }
   const result = TopologySnapshotSchema.safeParse({
     version: revision,
-    ring: { shards: shardIds, vnodes: options.vnodes },
+    ring: options.reshard
+      ? ownerRing(options.reshard)
+      : { shards: shardIds, vnodes: options.vnodes },
     shards,
+    ...(options.reshard ? { reshard: options.reshard } : {}),
   });
   if (!result.success) {
     throw new TopologyError(

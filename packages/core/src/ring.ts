@@ -1,3 +1,4 @@
+import { z } from "zod";
 import { murmur3_32 } from "./murmur3.ts";
 
 /**
@@ -93,3 +94,20 @@ export class HashRing {
 function compareIds(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
+
+/** Upper bounds that keep a bad snapshot from making every isolate build a huge ring. */
+export const MAX_SHARDS = 1024;
+export const MAX_VNODES = 4096;
+
+const SHARD_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** A ring as the topology stores it: its shard ids and virtual nodes per shard. */
+export const RingSchema = z.object({
+  shards: z
+    .array(z.string().regex(SHARD_ID, "a shard id is 1–64 of [A-Za-z0-9_-]"))
+    .min(1)
+    .max(MAX_SHARDS)
+    .refine((ids) => new Set(ids).size === ids.length, "ring shard ids must be unique"),
+  vnodes: z.int().min(1).max(MAX_VNODES),
+});
+export type RingSpec = z.infer<typeof RingSchema>;

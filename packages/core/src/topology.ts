@@ -1,6 +1,14 @@
 import { z } from "zod";
 import { latestTimelines, TimelineHistorySchema, type TimelineSwitch } from "./position/history.ts";
-import { HashRing } from "./ring.ts";
+import {
+  type CodeMove,
+  moveOf,
+  type Reshard,
+  ReshardSchema,
+  reshardIssues,
+  reshardShards,
+} from "./reshard.ts";
+import { HashRing, RingSchema } from "./ring.ts";
 import type { Route } from "./ryow.ts";
 import { describeIssues } from "./settings.ts";
 
@@ -12,12 +20,7 @@ import { describeIssues } from "./settings.ts";
  */
 
 export const DEFAULT_ETCD_PREFIX = "/firstclick/";
-/** Upper bounds that keep a bad snapshot from making every isolate build a huge ring. */
-export const MAX_SHARDS = 1024;
-export const MAX_VNODES = 4096;
-
-const SHARD_ID = /^[A-Za-z0-9_-]{1,64}$/;
-
+export { MAX_SHARDS, MAX_VNODES } from "./ring.ts";
 export const NodeSchema = z.object({
   id: z.string().min(1).max(128),
   gatewayUrl: z.url({ protocol: /^https?$/, error: "gatewayUrl must be an http(s) URL" }),
@@ -34,23 +37,22 @@ export const ShardSchema = z.object({
   history: TimelineHistorySchema.default([]),
 });
 
-const RingSchema = z.object({
-  shards: z
-    .array(z.string().regex(SHARD_ID, "a shard id is 1–64 of [A-Za-z0-9_-]"))
-    .min(1)
-    .max(MAX_SHARDS)
-    .refine((ids) => new Set(ids).size === ids.length, "ring shard ids must be unique"),
-  vnodes: z.int().min(1).max(MAX_VNODES),
-});
-
 export const TopologySnapshotSchema = z
   .object({
     version: z.int().min(0),
     ring: RingSchema,
     shards: z.record(z.string(), ShardSchema),
+    /** An online resharding in progress (reshard.ts); absent: none. */
+    reshard: ReshardSchema.optional(),
   })
   .superRefine((s, ctx) => {
-    for (const id of s.ring.shards) {
+    const ids = s.reshard
+      ? [...new Set([...s.ring.shards, ...reshardShards(s.reshard)])]
+      : s.ring.shards;
+    for (const message of s.reshard ? reshardIssues(s.reshard, s.ring) : []) {
+      ctx.addIssue({ code: "custom", path: ["reshard"], message });
+    }
+    for (const id of ids) {
       if (!Object.hasOwn(s.shards, id)) {
         ctx.addIssue({
           code: "custom",
@@ -106,6 +108,8 @@ export const etcdKey = {
     `${withSlash(prefix)}shards/${shard}/replicas`,
   /** `[{"timeline":1,"switchLsn":"0/3000060"}, …]`, written with `primary` on a promotion. */
   history: (prefix: string, shard: string): string => `${withSlash(prefix)}shards/${shard}/history`,
+  /** The resharding in progress (core/reshard.ts), absent when there is none. */
+  reshard: (prefix: string): string => `${withSlash(prefix)}reshard`,
 };
 
 function parseJsonKey(kvs: Record<string, string>, key: string): unknown {
@@ -143,8 +147,20 @@ export function snapshotFromEtcd(
   if (!ringResult.success) {
     throw new TopologyError(`etcd key ${ringKey} is invalid: ${describeIssues(ringResult.error)}`);
   }
+  const reshardKey = etcdKey.reshard(prefix);
+  const rawReshard = parseJsonKey(kvs, reshardKey) ?? null;
+  const reshardResult = ReshardSchema.nullable().safeParse(rawReshard);
+  if (!reshardResult.success) {
+    throw new TopologyError(
+      `etcd key ${reshardKey} is invalid: ${describeIssues(reshardResult.error)}`,
+    );
+  }
+  const reshard = reshardResult.data;
+  const ids = reshard
+    ? [...new Set([...ringResult.data.shards, ...reshardShards(reshard)])]
+    : ringResult.data.shards;
   const shards: Record<string, unknown> = {};
-  for (const id of ringResult.data.shards) {
+  for (const id of ids) {
     shards[id] = {
       primary: parseJsonKey(kvs, etcdKey.primary(prefix, id)) ?? null,
       replicas: parseJsonKey(kvs, etcdKey.replicas(prefix, id)) ?? [],
@@ -155,6 +171,7 @@ export function snapshotFromEtcd(
     version: revision,
     ring: ringResult.data,
     shards,
+    ...(reshard ? { reshard } : {}),
   });
   if (!result.success) {
     throw new TopologyError(
@@ -179,7 +196,8 @@ export function etcdValuesFor(
       vnodes: valid.ring.vnodes,
     }),
   };
-  for (const id of valid.ring.shards) {
+  if (valid.reshard) values[etcdKey.reshard(prefix)] = JSON.stringify(valid.reshard);
+  for (const id of Object.keys(valid.shards)) {
     const shard = valid.shards[id];
     if (!shard) continue; // unreachable: the schema requires an entry per ring shard
     values[etcdKey.primary(prefix, id)] = JSON.stringify(shard.primary);
@@ -217,11 +235,21 @@ export class Topology {
   readonly version: number;
   readonly snapshot: TopologySnapshot;
   readonly #ring: HashRing;
+  /** The resharding in progress and its two rings; null when there is none. */
+  readonly #reshard: { spec: Reshard; from: HashRing; to: HashRing } | null;
 
   private constructor(snapshot: TopologySnapshot, ring: HashRing) {
     this.snapshot = snapshot;
     this.version = snapshot.version;
     this.#ring = ring;
+    const spec = snapshot.reshard ? ReshardSchema.parse(snapshot.reshard) : null;
+    this.#reshard = spec
+      ? {
+          spec,
+          from: ringFor(spec.from.shards, spec.from.vnodes),
+          to: ringFor(spec.to.shards, spec.to.vnodes),
+        }
+      : null;
   }
 
   /**
@@ -251,6 +279,32 @@ export class Topology {
 
   shardFor(code: string): string {
     return this.#ring.shardFor(code);
+  }
+
+  /** The resharding in progress, or null. */
+  get reshard(): Reshard | null {
+    return this.#reshard?.spec ?? null;
+  }
+
+  /** The code's old and new owner while a resharding moves it; null when it does not move. */
+  moveOf(code: string): CodeMove | null {
+    const r = this.#reshard;
+    return r ? moveOf(code, r.from, r.to) : null;
+  }
+
+  /** Switching phase: writes of this code are refused until it serves from its new owner. */
+  writeFrozen(code: string): boolean {
+    return this.#reshard?.spec.phase === "switching" && this.moveOf(code) !== null;
+  }
+
+  /**
+   * Serving phase, before `graceUntil`: the old owner to ask once when the new owner answers
+   * 404 for this code (its copy may not have reached the replica read); null otherwise.
+   */
+  graceShardFor(code: string, nowMs: number): string | null {
+    const r = this.#reshard?.spec;
+    if (!r || r.phase !== "serving" || r.graceUntil === null || nowMs >= r.graceUntil) return null;
+    return this.moveOf(code)?.from ?? null;
   }
 
   #shard(shard: string): TopologyShard {

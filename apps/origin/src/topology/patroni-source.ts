@@ -1,4 +1,6 @@
 import {
+  ReshardSchema,
+  reshardShards,
   snapshotFromEtcd,
   snapshotFromPatroni,
   TopologyError,
@@ -56,11 +58,13 @@ export function patroniSnapshotBuilder(
   }
   return (kvs, revision) => {
     // The manual reader validates the ring key; without `shards/*` keys its shards are empty.
-    const { ring } = snapshotFromEtcd(kvs, revision, prefix);
+    const { ring, reshard } = snapshotFromEtcd(kvs, revision, prefix);
+    const ids = reshard ? reshardShards(reshard) : ring.shards;
     return snapshotFromPatroni(kvs, revision, {
       namespace,
-      scopes: Object.fromEntries(ring.shards.map((id) => [id, id])),
+      scopes: Object.fromEntries(ids.map((id) => [id, id])),
       vnodes: ring.vnodes,
+      reshard: reshard ? ReshardSchema.parse(reshard) : null,
     });
   };
 }
