@@ -29,13 +29,15 @@ export {
 export * from "./position/index.ts";
 export type { Problem, ProblemType } from "./problem.ts";
 export { PROBLEM, PROBLEM_CONTENT_TYPE, problem } from "./problem.ts";
-export type { CodeMove, Reshard, ReshardInput, ReshardPhase } from "./reshard.ts";
+export type { CodeMove, OriginAck, Reshard, ReshardInput, ReshardPhase } from "./reshard.ts";
 export {
   moveOf,
+  OriginAckSchema,
   ownerRing,
   RESHARD_PHASES,
   ReshardSchema,
   reshardIssues,
+  reshardKey,
   reshardShards,
 } from "./reshard.ts";
 export type { HashRingOptions, RingSpec } from "./ring.ts";

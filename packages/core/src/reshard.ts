@@ -77,3 +77,30 @@ export function moveOf(code: string, from: HashRing, to: HashRing): CodeMove | n
   const b = to.shardFor(code);
   return a === b ? null : { from: a, to: b };
 }
+
+/**
+ * Keys beside the topology, not under its prefix (so writing them never makes a new snapshot):
+ * `<prefix minus its slash>.reshard/…`, e.g. `/firstclick.reshard/progress`.
+ */
+export const reshardKey = {
+  root: (prefix: string): string => `${prefix.replace(/\/+$/, "")}.reshard/`,
+  /** The mover's progress (ReshardProgressSchema): resumable after a crash of the mover. */
+  progress: (prefix: string): string => `${reshardKey.root(prefix)}progress`,
+  /** Every origin's acknowledgement (OriginAckSchema), on a lease: `acks/<originId>`. */
+  acks: (prefix: string): string => `${reshardKey.root(prefix)}acks/`,
+  ack: (prefix: string, originId: string): string => `${reshardKey.acks(prefix)}${originId}`,
+};
+
+/**
+ * What an origin has taken in: the resharding (id and phase, or null when none) of the newest
+ * topology it applied, written once every write it had begun under an older topology finished
+ * and the edge was sent the new one. The mover moves on from `switching` only when every live
+ * origin acknowledged it (so no write of a moving code is still under way anywhere).
+ */
+export const OriginAckSchema = z.object({
+  reshardId: z.string().nullable(),
+  phase: z.enum(RESHARD_PHASES).nullable(),
+  version: z.int().min(0),
+  at: z.int().min(0),
+});
+export type OriginAck = z.output<typeof OriginAckSchema>;
