@@ -31,6 +31,8 @@ export const links = pgTable(
   (t) => [
     check("links_redirect_status_check", sql`${t.redirectStatus} in (301, 302, 307, 308)`),
     index("links_expires_at_idx").on(t.expiresAt),
+    // The resharding mover follows changes by a watermark on updated_at (apps/origin/src/reshard).
+    index("links_updated_at_idx").on(t.updatedAt),
   ],
 );
 

@@ -1,0 +1,1 @@
+CREATE INDEX "links_updated_at_idx" ON "links" USING btree ("updated_at");
