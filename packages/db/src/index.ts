@@ -6,4 +6,5 @@ export {
   type LinkRow,
   links,
   type NewLinkRow,
+  reshardMoves,
 } from "./schema.ts";

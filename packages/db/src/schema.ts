@@ -81,3 +81,13 @@ export const clickBatches = pgTable(
 );
 
 export type ClickRollupRow = typeof clickRollups.$inferSelect;
+
+/**
+ * Chunks of click rollups a resharding has already added to a code's new shard (one id per
+ * chunk, written in the same transaction as the counts), so a mover that crashed between adding
+ * them there and deleting them from the old shard never adds them twice (apps/origin/src/reshard).
+ */
+export const reshardMoves = pgTable("reshard_moves", {
+  id: text("id").primaryKey(),
+  movedAt: timestamp("moved_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+});
