@@ -23,6 +23,8 @@ export const PROBLEM = {
   shardsUnavailable: "tag:firstclick,2026:shards-unavailable",
   originUnavailable: "tag:firstclick,2026:origin-unavailable",
   replicationTimeout: "tag:firstclick,2026:replication-timeout",
+  /** The link's code is being moved to another shard (resharding, switching phase): retry. */
+  resharding: "tag:firstclick,2026:resharding",
   badSnapshot: "tag:firstclick,2026:bad-topology-snapshot",
   notFound: "tag:firstclick,2026:not-found",
   methodNotAllowed: "tag:firstclick,2026:method-not-allowed",
