@@ -34,7 +34,7 @@ export function appPresent(repoRoot: string, kind: AppKind): boolean {
   return existsSync(join(repoRoot, ENTRIES[kind].entry));
 }
 
-function baseEnv(repoRoot: string): NodeJS.ProcessEnv {
+export function baseEnv(repoRoot: string): NodeJS.ProcessEnv {
   const bin = join(repoRoot, "node_modules", ".bin");
   return {
     ...process.env,
@@ -93,6 +93,12 @@ export function edgeEnv(layout: Layout, edge: ServiceLayout): Record<string, str
   };
 }
 
+/** The repo's Node 24 (the `node` devDependency), else the Node running this tool. */
+export function nodeBinary(repoRoot: string): string {
+  const node = join(repoRoot, "node_modules", ".bin", "node");
+  return existsSync(node) ? node : process.execPath;
+}
+
 /**
  * Spawns `node <entry>` with the repo's Node 24: one process per app whose PID is the server
  * itself (the `tsx` CLI would put a relay process in between). Not waited for.
@@ -104,9 +110,8 @@ export function spawnApp(
   env: Record<string, string>,
 ): Daemon {
   const { entry, cwd, nodeArgs } = ENTRIES[kind];
-  const node = join(layout.repoRoot, "node_modules", ".bin", "node");
   return spawnDaemon({
-    command: existsSync(node) ? node : process.execPath,
+    command: nodeBinary(layout.repoRoot),
     args: [...nodeArgs, join(layout.repoRoot, entry)],
     cwd: join(layout.repoRoot, cwd),
     env: { ...baseEnv(layout.repoRoot), ...env },

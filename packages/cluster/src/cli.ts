@@ -29,6 +29,10 @@ const USAGE = `usage: npm run cluster -- <verb> [options]
   switchover <shard> [candidate]          Patroni mode: planned switchover of a shard
   stop-etcd | start-etcd
   restart-apps [--env KEY=VALUE]…         restart origin and edge (--env replaces their extra env)
+  add-shard [--replicas R] [--no-reshard] start shard s<N> (R replicas, default the cluster's),
+                                          then run the resharding mover that adds it to the ring
+  reshard-status | reshard-resume | reshard-abort
+                                          the mover's status / resume / abort (its exit code)
 
 common: --state-dir DIR (default <repo>/.firstclick)
 --ha: default from $${HA_ENV} (manual when unset): FIRSTCLICK_HA=patroni npm run dev
@@ -111,6 +115,12 @@ const NODE_VERBS: Record<string, (cluster: Cluster, node: string) => Promise<str
   promote: (c, n) => c.promote(n).then((r) => `promoted; etcd revision ${r.revision}`),
   rejoin: (c, n) => c.rejoin(n).then((r) => `rejoined; etcd revision ${r.revision}`),
 };
+/** `reshard-<command>`: the resharding mover's command of that name, run against this cluster. */
+const MOVER_VERBS: Record<string, string> = {
+  "reshard-status": "status",
+  "reshard-resume": "resume",
+  "reshard-abort": "abort",
+};
 const VERBS = new Set([
   ...Object.keys(NODE_VERBS),
   "down",
@@ -119,6 +129,8 @@ const VERBS = new Set([
   "start-etcd",
   "restart-apps",
   "switchover",
+  "add-shard",
+  ...Object.keys(MOVER_VERBS),
 ]);
 
 function haOption(value: string | undefined): HaMode | undefined {
@@ -206,6 +218,7 @@ async function main(argv: string[]): Promise<number> {
       "no-apps": { type: "boolean" },
       serve: { type: "boolean" },
       json: { type: "boolean" },
+      "no-reshard": { type: "boolean" },
       env: { type: "string", multiple: true },
       help: { type: "boolean", short: "h" },
     },
@@ -255,7 +268,22 @@ async function main(argv: string[]): Promise<number> {
     if (output) console.log(output);
     return 0;
   }
+  const moverCommand = MOVER_VERBS[verb];
+  if (moverCommand) {
+    const result = await cluster.reshard([moverCommand], (line) => console.log(line));
+    return result.code;
+  }
   switch (verb) {
+    case "add-shard": {
+      const replicas = intOption(values.replicas, "replicas");
+      const id = await cluster.addShard({ replicas, reshard: !values["no-reshard"] });
+      console.log(
+        values["no-reshard"]
+          ? `shard ${id} running and registered (not in the ring: no resharding)`
+          : `shard ${id} added; resharding done`,
+      );
+      return 0;
+    }
     case "down":
       await cluster.down();
       console.log("stopped");

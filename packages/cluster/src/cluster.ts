@@ -8,6 +8,7 @@
 import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { type AddShardOptions, addShard } from "./add-shard.ts";
 import { edgeEnv, gatewayEnv, originEnv, spawnApp, waitForApp } from "./apps.ts";
 import { findBinaries } from "./binaries.ts";
 import { startEtcd } from "./etcd.ts";
@@ -29,6 +30,7 @@ import { isInRecovery } from "./postgres/health.ts";
 import { setReplayPaused } from "./postgres/replication.ts";
 import { isAlive, type ProcessRef, stopProcess } from "./processes.ts";
 import { spawnRedis, waitForRedis } from "./redis.ts";
+import { type MoverResult, runMover } from "./reshard.ts";
 import type { ShardHost, ShardManager } from "./shards/manager.ts";
 import { ManualShards } from "./shards/manual.ts";
 import { PatroniShards, type PatroniUpOptions } from "./shards/patroni.ts";
@@ -36,6 +38,8 @@ import { defaultStateDir } from "./state-dir.ts";
 import { type ClusterStatus, clusterStatus } from "./status.ts";
 import type { TopologySnapshot } from "./topology.ts";
 
+export type { AddShardOptions } from "./add-shard.ts";
+export type { MoverResult } from "./reshard.ts";
 export { defaultStateDir, deleteTrash, repoRoot } from "./state-dir.ts";
 export type { ClusterStatus, NodeStatus, ServiceStatus } from "./status.ts";
 
@@ -258,6 +262,28 @@ export class Cluster implements ShardHost {
   async switchover(shard: string, candidate?: string): Promise<SwitchoverResult> {
     await this.reload();
     return this.shards.switchover(shard, candidate);
+  }
+
+  /**
+   * One more shard (`s<N>`, R replicas, default the cluster's), started, migrated and recorded,
+   * then, unless `reshard: false`, the product's resharding mover adds it to the ring
+   * (add-shard.ts). Resolves with the new shard's id.
+   */
+  async addShard(options: AddShardOptions = {}): Promise<string> {
+    await this.reload();
+    return addShard(this, options);
+  }
+
+  /**
+   * Runs the resharding mover with `args` (`status`, `resume`, `abort`, …) and resolves with its
+   * exit code and output; each line goes to `onLine` as it comes (default: the log).
+   */
+  async reshard(
+    args: readonly string[],
+    onLine: (line: string) => void = (line) => this.log(`mover: ${line}`),
+  ): Promise<MoverResult> {
+    await this.reload();
+    return runMover(this.current, args, { onLine });
   }
 
   /** Stops etcd (tests need it down for a while); everything else keeps running. */

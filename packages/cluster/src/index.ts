@@ -3,11 +3,13 @@
  * gateways, origin, edge) for `npm run dev`, tests and benchmarks. Node only.
  */
 export {
+  type AddShardOptions,
   attach,
   Cluster,
   type ClusterStatus,
   type ClusterUrls,
   defaultStateDir,
+  type MoverResult,
   type NodeStatus,
   repoRoot,
   type ServiceStatus,

@@ -103,32 +103,43 @@ export function redisService(port: number, stateDir: string): ServiceLayout {
   };
 }
 
-function planNodes(options: UpOptions, stateDir: string, withGateways: boolean): NodeLayout[] {
-  const ports = portLayout(options.basePort);
+/** One PostgreSQL node (and its gateway) of shard `shard`, node index `k` (which picks its ports). */
+export function planNode(
+  context: { basePort?: number; stateDir: string; withGateway: boolean },
+  shard: number,
+  n: number,
+  k: number,
+): NodeLayout {
+  const ports = portLayout(context.basePort);
+  const logs = join(context.stateDir, "logs");
+  const id = nodeId(shard, n);
+  return {
+    id,
+    shard: shardId(shard),
+    index: k,
+    role: n === 0 ? "primary" : "replica",
+    pg: {
+      host: "127.0.0.1",
+      port: ports.pg(k),
+      dataDir: join(context.stateDir, "pg", id),
+      log: join(logs, `pg-${id}.log`),
+      url: databaseUrl(ports.pg(k)),
+      process: null,
+    },
+    gatewayUrl: `http://127.0.0.1:${ports.gateway(k)}`,
+    gateway: context.withGateway
+      ? service(ports.gateway(k), join(logs, `gateway-${id}.log`))
+      : null,
+  };
+}
+
+function planNodes(options: UpOptions, stateDir: string, withGateway: boolean): NodeLayout[] {
   const replicas = options.replicas ?? 1;
-  const logs = join(stateDir, "logs");
+  const context = { basePort: options.basePort, stateDir, withGateway };
   const nodes: NodeLayout[] = [];
   for (let s = 0; s < (options.shards ?? 2); s++) {
-    for (let n = 0; n <= replicas; n++) {
-      const k = nodeIndex(s, n, replicas);
-      const id = nodeId(s, n);
-      nodes.push({
-        id,
-        shard: shardId(s),
-        index: k,
-        role: n === 0 ? "primary" : "replica",
-        pg: {
-          host: "127.0.0.1",
-          port: ports.pg(k),
-          dataDir: join(stateDir, "pg", id),
-          log: join(logs, `pg-${id}.log`),
-          url: databaseUrl(ports.pg(k)),
-          process: null,
-        },
-        gatewayUrl: `http://127.0.0.1:${ports.gateway(k)}`,
-        gateway: withGateways ? service(ports.gateway(k), join(logs, `gateway-${id}.log`)) : null,
-      });
-    }
+    for (let n = 0; n <= replicas; n++)
+      nodes.push(planNode(context, s, n, nodeIndex(s, n, replicas)));
   }
   return nodes;
 }

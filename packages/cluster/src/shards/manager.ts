@@ -31,6 +31,18 @@ export interface ShardManager {
   prepare(): Promise<void>;
   /** Starts one shard's databases (migrated, replicas caught up); `etcd` resolves once etcd runs. */
   startShard(shard: string, etcd: Promise<void>): Promise<void>;
+  /**
+   * Starts a shard added to a running cluster (add-shard.ts: its nodes are already in the
+   * layout), migrated like the others. Manual mode also publishes its primary, replicas and
+   * history keys, never the ring (the ring changes only when a resharding switches); Patroni
+   * mode starts a new scope named like the shard, which writes its own keys.
+   */
+  addShard(shard: string): Promise<void>;
+  /**
+   * Undoes a failed `addShard`: stops the shard's databases and deletes their data dirs and the
+   * keys this mode wrote for it (the caller removes its nodes from the layout).
+   */
+  removeShard(shard: string): Promise<void>;
   /** The topology keys of a fresh cluster (the ring, and in the manual mode every shard). */
   writeTopology(): Promise<void>;
   /** The topology as etcd holds it, validated with core's schema; version = etcd revision. */

@@ -4,10 +4,11 @@
  * and timeline history in etcd, a change of primary in one transaction.
  */
 import { existsSync, readdirSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { etcdKey, snapshotFromEtcd, type TopologySnapshot } from "@firstclick/core";
 import { migratePrimary } from "@firstclick/db/migrate";
-import { readPrefix, readValues, withEtcd } from "../etcd.ts";
+import { deletePrefix, readPrefix, readValues, withEtcd } from "../etcd.ts";
 import { type Layout, nodeOf, primaryOf, replicasOf } from "../layout.ts";
 import type { SwitchoverResult } from "../patroni/settle.ts";
 import { poll, settleAll } from "../poll.ts";
@@ -107,6 +108,31 @@ export class ManualShards implements ShardManager {
     const lsn = await currentLsn(primary);
     await settleAll(replicas.map((r) => waitForReplay(r, lsn)));
     step("replicas caught up");
+  }
+
+  /**
+   * A shard added to a running cluster: started like `up` starts one, then its primary,
+   * replicas and (empty) history published in one transaction; the ring key is not touched.
+   */
+  async addShard(shard: string): Promise<void> {
+    if (!this.template) await this.prepare();
+    await this.startShard(shard);
+    await this.publishShard(shard, []);
+  }
+
+  /** Stops the shard's nodes, deletes their data dirs and the shard's etcd keys. */
+  async removeShard(shard: string): Promise<void> {
+    const nodes = this.layout.nodes.filter((n) => n.shard === shard);
+    await settleAll(
+      nodes.map(async (node) => {
+        // Also a postmaster started but not yet recorded when the start failed.
+        node.pg.process ??= postmasterOf(node.pg.dataDir);
+        await stopNode(this.layout, node);
+        node.pg.process = null;
+        await rm(node.pg.dataDir, { recursive: true, force: true });
+      }),
+    );
+    await deletePrefix(this.layout, `${this.layout.etcdPrefix}shards/${shard}/`);
   }
 
   /** The whole topology (ring + every shard, no timeline history yet) in one transaction. */

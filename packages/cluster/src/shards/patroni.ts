@@ -6,17 +6,19 @@
  * the node's PostgreSQL port, their URL in the member's Patroni tags), and the origin builds the
  * topology from Patroni's keys (TOPOLOGY_SOURCE=patroni).
  */
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import {
   DEFAULT_PATRONI_NAMESPACE,
   etcdKey,
+  patroniScopePrefix,
   snapshotFromEtcd,
   snapshotFromPatroni,
   type TopologySnapshot,
 } from "@firstclick/core";
 import { migratePrimary } from "@firstclick/db/migrate";
 import { deletePrefix, readValues, withEtcd } from "../etcd.ts";
-import { type Layout, nodeOf } from "../layout.ts";
+import { type Layout, type NodeLayout, nodeOf } from "../layout.ts";
 import { checkTimings, DEFAULT_PATRONI_TIMINGS, type PatroniTimings } from "../patroni/config.ts";
 import type { PatroniLayout, PatroniShard } from "../patroni/schema.ts";
 import {
@@ -105,10 +107,28 @@ export class PatroniShards implements ShardManager {
       synchronousMode: this.layout.durability === "remote_apply",
       shards: {},
     };
-    // The scope's state dir is `pg/<shard>/`, a member's data dir `pg/<shard>/<id>/data`.
-    for (const node of this.layout.nodes) {
-      node.pg.dataDir = join(this.layout.stateDir, "pg", node.shard, node.id, "data");
-    }
+    for (const node of this.layout.nodes) this.placeDataDir(node);
+  }
+
+  /** The scope's state dir is `pg/<shard>/`, a member's data dir `pg/<shard>/<id>/data`. */
+  private placeDataDir(node: NodeLayout): void {
+    node.pg.dataDir = join(this.layout.stateDir, "pg", node.shard, node.id, "data");
+  }
+
+  /** A shard added to a running cluster: a new scope named like the shard, bootstrapped + migrated. */
+  async addShard(shard: string): Promise<void> {
+    for (const node of this.layout.nodes) if (node.shard === shard) this.placeDataDir(node);
+    await this.startShard(shard, Promise.resolve());
+  }
+
+  /** Stops the shard's scope (if it started), deletes its state dir and its keys in etcd. */
+  async removeShard(shard: string): Promise<void> {
+    const handle = this.patroni.shards[shard];
+    if (handle) await stopPatroniShard(handle, { graceMs: 15_000 });
+    delete this.patroni.shards[shard];
+    for (const node of this.layout.nodes) if (node.shard === shard) node.pg.process = null;
+    await rm(join(this.layout.stateDir, "pg", shard), { recursive: true, force: true });
+    await deletePrefix(this.layout, patroniScopePrefix(this.patroni.namespace, shard));
   }
 
   /** Mirrors each member's Patroni process and Patroni's roles into the layout's nodes. */
