@@ -46,11 +46,13 @@ export interface PlanRedirectInput {
   fallback: boolean;
   /** Strategy `position`'s judgement for this shard (strategies/position.ts), null: none. */
   position?: Exclude<PositionJudgement, { kind: "ignore" }> | null;
+  /** Read this shard instead of the code's owner (a resharding's grace read of the old owner). */
+  shard?: string;
 }
 
 export function planRedirect(input: PlanRedirectInput): RedirectPlan {
   const { topology } = input;
-  const shard = topology.shardFor(input.code);
+  const shard = input.shard ?? topology.shardFor(input.code);
   const primary = topology.primaryOf(shard);
   // nodesFor("replica") is the replicas from `start`, then the primary as the last resort.
   const readOrder = topology.nodesFor(shard, "replica", input.replicaStart);

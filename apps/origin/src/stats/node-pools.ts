@@ -18,6 +18,8 @@ export interface NodePoolsOptions {
   database: string;
   poolMax: number;
   connectTimeoutMs: number;
+  /** PostgreSQL's application_name of the connections (default `firstclick-origin-stats`). */
+  applicationName?: string;
   logError?: (message: string) => void;
 }
 
@@ -52,7 +54,7 @@ export class NodePools {
       target_session_attrs: role,
       backoff: reconnectBackoff,
       onnotice: () => {},
-      connection: { application_name: "firstclick-origin-stats" },
+      connection: { application_name: this.#o.applicationName ?? "firstclick-origin-stats" },
     });
     this.#pools.set(id, { key, sql: client });
     return client;
