@@ -32,6 +32,22 @@ export function unavailable(
   );
 }
 
+/** Seconds a client should wait before retrying a write refused while its link moves. */
+export const MOVING_RETRY_AFTER_SECONDS = 1;
+
+/** A resharding's switching phase: writes of the codes that change shard wait (reshard.ts). */
+export function linkMoving(code: string): ProblemError {
+  return new ProblemError(
+    {
+      type: PROBLEM.resharding,
+      title: "Link is moving",
+      status: 503,
+      detail: `The link "${code}" is being moved to another shard; changes to it are paused for about a second and nothing was written. Retry shortly.`,
+    },
+    { "retry-after": String(MOVING_RETRY_AFTER_SECONDS) },
+  );
+}
+
 export function linkNotFound(code: string): ProblemError {
   return new ProblemError({
     type: PROBLEM.linkNotFound,

@@ -21,6 +21,7 @@ import { hashEditToken, matchesHash } from "../links/token.ts";
 import type { RateLimiter } from "../rate-limit.ts";
 import type { StatsDeps } from "../stats/deps.ts";
 import type { TopologyView } from "../topology/state.ts";
+import { WriteGate } from "../topology/write-gate.ts";
 import { linkNotFound, type ProblemError, unauthorized, unavailable } from "./answers.ts";
 import { bearerToken } from "./credentials.ts";
 import { type PositionTokens, positionTokens } from "./positions.ts";
@@ -60,6 +61,8 @@ export interface OriginDeps {
   edgePurge?: EdgePurge | undefined;
   /** Click analytics (ingest, stats, QR); without it those routes are not mounted. */
   stats?: StatsDeps | undefined;
+  /** Link writes in flight by topology version (reshard acknowledgements); default: a new one. */
+  writes?: WriteGate | undefined;
   logError?: (message: string) => void;
 }
 
@@ -78,15 +81,22 @@ export interface RouteContext {
   topology(): Topology;
   /** The shard and primary node that own `code`; a shard without a primary is a 503. */
   primaryFor(topology: Topology, code: string): ShardPrimary;
+  /**
+   * A link write (create, update, delete) under the current topology, counted in flight under
+   * its version until it settles: a resharding's acknowledgement waits for it (reshard-acks.ts).
+   */
+  write<T>(fn: (topology: Topology) => Promise<T>): Promise<T>;
   /** Runs a store call; the store's failures become 503s with Retry-After, never 500s. */
   guarded<T>(what: string, fn: () => Promise<T>): Promise<T>;
   /**
    * The link and its primary, for the routes with a `:code`; 404 when there is none, or what
-   * `missing` says (GET: 410 when the client's position says a failover lost it).
+   * `missing` says (GET: 410 when the client's position says a failover lost it). Under
+   * `topology` when given (a write's), else the current one.
    */
   locate(
     code: string,
     missing?: (at: ShardPrimary, topology: Topology) => Promise<ProblemError>,
+    topology?: Topology,
   ): Promise<{ at: ShardPrimary; link: StoredLink; topology: Topology }>;
   /** Checks the bearer credential against the link's token hash or the admin key (401). */
   authorize(c: Context, link: StoredLink): void;
@@ -112,6 +122,7 @@ export function createRouteContext(deps: OriginDeps): RouteContext {
   const { store, config } = deps;
   const now = deps.now ?? (() => new Date());
   const logError = deps.logError ?? console.error;
+  const writes = deps.writes ?? new WriteGate();
   const adminKeyHash = config.adminKey ? hashEditToken(config.adminKey) : null;
   const secureCookie = config.publicBaseUrl.startsWith("https:");
   const positions = positionTokens({
@@ -184,10 +195,14 @@ export function createRouteContext(deps: OriginDeps): RouteContext {
     topology,
     primaryFor,
     guarded,
-    locate: async (code, missing) => {
+    write: (fn) => {
+      const current = topology();
+      return writes.run(current.version, () => fn(current));
+    },
+    locate: async (code, missing, under) => {
       // Anything that cannot be a code is not looked up anywhere.
       if (!isShortCode(code)) throw linkNotFound(code.slice(0, 80));
-      const current = topology();
+      const current = under ?? topology();
       const at = primaryFor(current, code);
       const link = await guarded(`find ${code}`, () => store.find(at, code));
       if (!link) throw missing ? await missing(at, current) : linkNotFound(code);

@@ -7,12 +7,18 @@ import {
   problemDoc,
 } from "../links/schemas.ts";
 import { hashEditToken, newEditToken } from "../links/token.ts";
-import { ProblemError, unavailable } from "./answers.ts";
+import { linkMoving, ProblemError, unavailable } from "./answers.ts";
 import type { MountRoute } from "./context.ts";
 import { type FieldError, invalid, jsonBodyLimit, parseExpiry } from "./validation.ts";
 
 /** Generated codes: 62^7 ≈ 3.5e12, so a second collision in a row means something is wrong. */
 const MAX_CODE_ATTEMPTS = 5;
+/**
+ * Generated codes that a resharding's switching phase freezes are drawn again without counting
+ * as attempts (about 1/(N+1) of them when a shard is added); this bounds the draws should nearly
+ * every code be moving.
+ */
+const MAX_FROZEN_DRAWS = 1_000;
 
 const route = createRoute({
   method: "post",
@@ -37,7 +43,7 @@ const route = createRoute({
     415: problemDoc("Body is not application/json."),
     429: problemDoc("Too many creates from this client; see Retry-After."),
     503: problemDoc(
-      "The shard's primary is unavailable, no topology yet, or (DURABILITY=remote_apply) no replica confirmed the write in time; nothing was created. See Retry-After.",
+      "The shard's primary is unavailable, no topology yet, or (DURABILITY=remote_apply) no replica confirmed the write in time; nothing was created. See Retry-After. Also (type `…:resharding`, `Retry-After: 1`) when the alias is being moved to another shard right now; retry shortly.",
     ),
   },
 });
@@ -72,38 +78,45 @@ export const createLink: MountRoute = (app, ctx) => {
       );
     }
 
-    const topology = ctx.topology();
     const editToken = newEditToken();
     const editTokenHash = hashEditToken(editToken);
-    for (let attempt = 0; attempt < MAX_CODE_ATTEMPTS; attempt++) {
-      const code = input.alias ?? generateCode();
-      const at = ctx.primaryFor(topology, code);
-      const created = await ctx.guarded(`create ${code}`, () =>
-        store.create(at, {
-          code,
-          url: target.url,
-          redirectStatus: input.redirectStatus ?? 302,
-          expiresAt,
-          editTokenHash,
-        }),
-      );
-      if (created === "conflict") {
-        if (input.alias === undefined) continue;
-        throw new ProblemError({
-          type: PROBLEM.aliasTaken,
-          title: "Alias taken",
-          status: 409,
-          detail: `The alias "${code}" is already in use. Choose another one, or leave alias out for a generated ${CODE_LENGTH}-character code.`,
+    return ctx.write(async (topology) => {
+      let frozenDraws = 0;
+      for (let attempt = 0; attempt < MAX_CODE_ATTEMPTS; ) {
+        const code = input.alias ?? generateCode();
+        if (topology.writeFrozen(code)) {
+          if (input.alias !== undefined || ++frozenDraws > MAX_FROZEN_DRAWS) throw linkMoving(code);
+          continue;
+        }
+        attempt++;
+        const at = ctx.primaryFor(topology, code);
+        const created = await ctx.guarded(`create ${code}`, () =>
+          store.create(at, {
+            code,
+            url: target.url,
+            redirectStatus: input.redirectStatus ?? 302,
+            expiresAt,
+            editTokenHash,
+          }),
+        );
+        if (created === "conflict") {
+          if (input.alias === undefined) continue;
+          throw new ProblemError({
+            type: PROBLEM.aliasTaken,
+            title: "Alias taken",
+            status: 409,
+            detail: `The alias "${code}" is already in use. Choose another one, or leave alias out for a generated ${CODE_LENGTH}-character code.`,
+          });
+        }
+        const position = await ctx.confirmWrite(c, code, {
+          topology,
+          position: created.position,
         });
+        c.header("location", `/api/links/${code}`);
+        return c.json({ ...ctx.view(created), editToken, ...(position ? { position } : {}) }, 201);
       }
-      const position = await ctx.confirmWrite(c, code, {
-        topology,
-        position: created.position,
-      });
-      c.header("location", `/api/links/${code}`);
-      return c.json({ ...ctx.view(created), editToken, ...(position ? { position } : {}) }, 201);
-    }
-    ctx.logError(`create: ${MAX_CODE_ATTEMPTS} generated codes in a row were taken`);
-    throw unavailable("Could not allocate a free code. Retry in a moment.");
+      ctx.logError(`create: ${MAX_CODE_ATTEMPTS} generated codes in a row were taken`);
+      throw unavailable("Could not allocate a free code. Retry in a moment.");
+    });
   });
 };

@@ -1,6 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { CodeParamSchema, PositionHeaderDoc, problemDoc } from "../links/schemas.ts";
-import { linkGone } from "./answers.ts";
+import { linkGone, linkMoving } from "./answers.ts";
 import type { MountRoute } from "./context.ts";
 import { requireBearer } from "./credentials.ts";
 
@@ -20,23 +20,30 @@ const route = createRoute({
     401: problemDoc("Missing or wrong credentials."),
     404: problemDoc("No such link."),
     410: problemDoc("Already deleted."),
-    503: problemDoc("The shard's primary is unavailable."),
+    503: problemDoc(
+      "The shard's primary is unavailable, or (type `…:resharding`, `Retry-After: 1`) the link is being moved to another shard; nothing was deleted. Retry shortly.",
+    ),
   },
 });
 
 export const deleteLink: MountRoute = (app, ctx) => {
   app.openapi(route, async (c) => {
     const { code } = c.req.valid("param");
-    const { at, link, topology } = await ctx.locate(code);
-    ctx.authorize(c, link);
-    if (link.deletedAt) throw linkGone(link);
-    const deleted = await ctx.guarded(`delete ${code}`, () => ctx.deps.store.softDelete(at, code));
-    // Deleted by someone else between the lookup and this delete.
-    if (!deleted) throw linkGone({ ...link, deletedAt: ctx.now() });
-    await ctx.deps.edgePurge?.purge(code);
-    // Still 204: the token travels in the header (and cookie) only, so clients that expect no
-    // body keep working.
-    await ctx.confirmWrite(c, code, { topology, position: deleted.position });
-    return c.body(null, 204);
+    return ctx.write(async (topology) => {
+      const { at, link } = await ctx.locate(code, undefined, topology);
+      ctx.authorize(c, link);
+      if (link.deletedAt) throw linkGone(link);
+      if (topology.writeFrozen(code)) throw linkMoving(code);
+      const deleted = await ctx.guarded(`delete ${code}`, () =>
+        ctx.deps.store.softDelete(at, code),
+      );
+      // Deleted by someone else between the lookup and this delete.
+      if (!deleted) throw linkGone({ ...link, deletedAt: ctx.now() });
+      await ctx.deps.edgePurge?.purge(code);
+      // Still 204: the token travels in the header (and cookie) only, so clients that expect no
+      // body keep working.
+      await ctx.confirmWrite(c, code, { topology, position: deleted.position });
+      return c.body(null, 204);
+    });
   });
 };

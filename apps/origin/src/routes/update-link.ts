@@ -8,7 +8,7 @@ import {
   UpdateLinkBodySchema,
 } from "../links/schemas.ts";
 import type { LinkChanges } from "../links/store.ts";
-import { linkGone } from "./answers.ts";
+import { linkGone, linkMoving } from "./answers.ts";
 import type { MountRoute } from "./context.ts";
 import { requireBearer } from "./credentials.ts";
 import { type FieldError, invalid, jsonBodyLimit, parseExpiry } from "./validation.ts";
@@ -38,7 +38,7 @@ const route = createRoute({
     413: problemDoc("Body larger than 8 KiB."),
     415: problemDoc("Body is not application/json."),
     503: problemDoc(
-      "The shard's primary is unavailable, or (remote_apply) the edit was not confirmed on a replica in time: it is applied on the primary and becomes visible when replicas catch up; retrying is safe.",
+      "The shard's primary is unavailable, or (remote_apply) the edit was not confirmed on a replica in time: it is applied on the primary and becomes visible when replicas catch up; retrying is safe. Also (type `…:resharding`, `Retry-After: 1`) while the link is being moved to another shard: nothing was changed; retry shortly.",
     ),
   },
 });
@@ -63,17 +63,20 @@ export const updateLink: MountRoute = (app, ctx) => {
     if (input.redirectStatus !== undefined) changes.redirectStatus = input.redirectStatus;
     if (errors.length > 0) throw invalid(errors);
 
-    const { at, link, topology } = await ctx.locate(code);
-    ctx.authorize(c, link);
-    // An expired link can be edited (e.g. given a new expiry); a deleted one cannot.
-    if (link.deletedAt) throw linkGone(link);
-    const updated = await ctx.guarded(`update ${code}`, () =>
-      ctx.deps.store.update(at, code, changes),
-    );
-    // Deleted between the lookup and the update.
-    if (!updated) throw linkGone({ ...link, deletedAt: ctx.now() });
-    await ctx.deps.edgePurge?.purge(code);
-    const position = await ctx.confirmWrite(c, code, { topology, position: updated.position });
-    return c.json({ ...ctx.view(updated), ...(position ? { position } : {}) }, 200);
+    return ctx.write(async (topology) => {
+      const { at, link } = await ctx.locate(code, undefined, topology);
+      ctx.authorize(c, link);
+      // An expired link can be edited (e.g. given a new expiry); a deleted one cannot.
+      if (link.deletedAt) throw linkGone(link);
+      if (topology.writeFrozen(code)) throw linkMoving(code);
+      const updated = await ctx.guarded(`update ${code}`, () =>
+        ctx.deps.store.update(at, code, changes),
+      );
+      // Deleted between the lookup and the update.
+      if (!updated) throw linkGone({ ...link, deletedAt: ctx.now() });
+      await ctx.deps.edgePurge?.purge(code);
+      const position = await ctx.confirmWrite(c, code, { topology, position: updated.position });
+      return c.json({ ...ctx.view(updated), ...(position ? { position } : {}) }, 200);
+    });
   });
 };
