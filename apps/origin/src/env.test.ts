@@ -39,6 +39,11 @@ describe("loadEnv", () => {
     expect(env.ADMIN_KEY).toBeUndefined();
   });
 
+  it("ORIGIN_ID names the instance: <hostname>-<pid> unless set", () => {
+    expect(loadEnv({}).ORIGIN_ID).toMatch(new RegExp(`^[A-Za-z0-9_.-]+-${process.pid}$`));
+    expect(loadEnv({ ORIGIN_ID: "origin-a.1_x" }).ORIGIN_ID).toBe("origin-a.1_x");
+  });
+
   it("the position token lives a day unless RYOW_POSITION_TTL_SECONDS says otherwise", () => {
     expect(loadEnv({}).RYOW_POSITION_TTL_SECONDS).toBe(86_400);
     expect(loadEnv({ RYOW_POSITION_TTL_SECONDS: "3600" }).RYOW_POSITION_TTL_SECONDS).toBe(3_600);
@@ -51,6 +56,8 @@ describe("loadEnv", () => {
     [{ STRATEGY: "redis" }, "REDIS_URL"],
     [{ STRATEGY: "magic" }, "STRATEGY"],
     [{ STRATEGY: " , " }, "STRATEGY"],
+    [{ ORIGIN_ID: "origin/1" }, "ORIGIN_ID"],
+    [{ ORIGIN_ID: "x".repeat(129) }, "ORIGIN_ID"],
     [{ ADMIN_KEY: "short" }, "ADMIN_KEY"],
     [{ ADMIN_KEY: "long enough but has spaces" }, "ADMIN_KEY"],
     [{ PUBLIC_BASE_URL: "ftp://x" }, "PUBLIC_BASE_URL"],

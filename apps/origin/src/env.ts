@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import {
   ConsistencySettingsSchema,
   DEFAULT_ETCD_PREFIX,
@@ -17,6 +18,11 @@ const httpUrl = (name: string) =>
     .transform((u) => u.replace(/\/+$/, ""));
 
 const port = z.coerce.number().int().min(1).max(65535);
+
+/** This instance's default ORIGIN_ID: `<hostname>-<pid>`, in the id's alphabet. */
+function defaultOriginId(): string {
+  return `${hostname().replace(/[^A-Za-z0-9_.-]/g, "_")}-${process.pid}`.slice(-128);
+}
 
 const EtcdEndpoints = z
   .string()
@@ -46,6 +52,11 @@ const EnvSchema = z
       z.string().startsWith("/", "PATRONI_NAMESPACE starts with /"),
     ),
     TOPOLOGY_SNAPSHOT_FILE: optionalSetting(z.string().min(1)),
+    // Names this instance in its resharding acknowledgements (etcd `<prefix>.reshard/acks/<id>`);
+    // unique per live origin.
+    ORIGIN_ID: optionalSetting(
+      z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, "ORIGIN_ID is 1–128 of A-Z a-z 0-9 _ . -"),
+    ).transform((id) => id ?? defaultOriginId()),
     PG_USER: optionalSetting(z.string().min(1)).transform((u) => u ?? "firstclick"),
     PG_PASSWORD: optionalSetting(z.string()),
     PG_DATABASE: optionalSetting(z.string().min(1)).transform((d) => d ?? "firstclick"),

@@ -13,9 +13,11 @@ import { createStatsDeps } from "./stats/index.ts";
 import { EtcdTopologySource } from "./topology/etcd-source.ts";
 import { defaultPatroniNamespace, PatroniTopologySource } from "./topology/patroni-source.ts";
 import { EdgePublisher } from "./topology/publisher.ts";
+import { ReshardAcks } from "./topology/reshard-acks.ts";
 import { readSnapshotFile, SnapshotFileWriter } from "./topology/snapshot-file.ts";
 import type { TopologySource } from "./topology/source.ts";
 import { TopologyState } from "./topology/state.ts";
+import { WriteGate } from "./topology/write-gate.ts";
 
 /**
  * Wires the origin from its environment: topology source → state → (pools, edge publisher,
@@ -36,6 +38,8 @@ export interface RunningOrigin {
   state: TopologyState;
   store: PgLinkStore;
   publisher: EdgePublisher | null;
+  /** Resharding acknowledgements in etcd; null when a test hands in its own source. */
+  reshardAcks: ReshardAcks | null;
   snapshotFile: SnapshotFileWriter | null;
   close(): Promise<void>;
 }
@@ -128,6 +132,22 @@ export async function startOrigin(
     snapshotFile = writer;
   }
 
+  // Link writes in flight by topology version, and (with the origin's own etcd source) the
+  // resharding acknowledgements that wait for them (topology/reshard-acks.ts).
+  const writes = new WriteGate();
+  const reshardAcks = o.source
+    ? null
+    : new ReshardAcks({
+        endpoints: env.ETCD_ENDPOINTS,
+        prefix: env.ETCD_PREFIX,
+        originId: env.ORIGIN_ID,
+        topology: state,
+        writes,
+        edge: publisher,
+        log,
+      });
+  reshardAcks?.start();
+
   let source: TopologySource;
   if (o.source) {
     source = o.source;
@@ -209,6 +229,7 @@ export async function startOrigin(
         ? new EdgePurgeClient({ edgeUrl: env.EDGE_URL, secret: env.INTERNAL_SECRET, log })
         : undefined,
     stats: stats.deps,
+    writes,
     logError: log,
   });
 
@@ -217,6 +238,7 @@ export async function startOrigin(
   try {
     address = await listen(server);
   } catch (error) {
+    await reshardAcks?.close();
     await source.close();
     await publisher?.close();
     await store.close();
@@ -233,6 +255,8 @@ export async function startOrigin(
       // Keep-alive connections would hold close() open until clients drop them.
       if ("closeIdleConnections" in server) server.closeIdleConnections();
       await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, 3_000))]);
+      // Revokes the acknowledgement's lease: the mover stops counting this origin at once.
+      await reshardAcks?.close();
       await source.close();
       await publisher?.close();
       await snapshotFile?.flush();
@@ -243,5 +267,5 @@ export async function startOrigin(
     return closing;
   };
 
-  return { url, state, store, publisher, snapshotFile, close };
+  return { url, state, store, publisher, reshardAcks, snapshotFile, close };
 }

@@ -145,4 +145,22 @@ describe("EdgePublisher", () => {
     expect(logs[0]).toContain("401");
     expect(p.status().upToDate).toBe(false);
   });
+
+  it("delivered(v) resolves once the edge reports v or newer, and waits while it is down", async () => {
+    const edge = fakeEdge();
+    const p = publisher(edge);
+    let delivered = false;
+    const waiting = p.delivered(6).then(() => {
+      delivered = true;
+    });
+    edge.state.failNext = 3;
+    p.publish(snapshot(5));
+    await p.idle();
+    expect(edge.state.version).toBe(5);
+    expect(delivered).toBe(false);
+    p.publish(snapshot(8));
+    await waiting;
+    expect(edge.state.version).toBe(8);
+    await p.delivered(7); // already there: resolves at once
+  });
 });

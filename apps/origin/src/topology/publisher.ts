@@ -44,6 +44,8 @@ export class EdgePublisher {
   #timer: NodeJS.Timeout | null = null;
   #closed = false;
   readonly #pause = new InterruptibleSleep();
+  /** delivered(): waiting for the edge to report at least `version`. */
+  #waiters: { version: number; resolve: () => void }[] = [];
   /** Set while deliveries fail; logged once per outage. */
   #failing: string | null = null;
 
@@ -83,6 +85,15 @@ export class EdgePublisher {
     };
   }
 
+  /**
+   * Resolves once the edge reported a version ≥ `version` (ours, or a newer one another origin
+   * sent). While the edge is down it keeps waiting: the deliveries retry meanwhile.
+   */
+  delivered(version: number): Promise<void> {
+    if (this.#edgeVersion !== null && this.#edgeVersion >= version) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push({ version, resolve }));
+  }
+
   /** Resolves when no delivery is running (tests and shutdown). */
   async idle(): Promise<void> {
     while (this.#loop) await this.#loop;
@@ -93,6 +104,14 @@ export class EdgePublisher {
     if (this.#timer) clearInterval(this.#timer);
     this.#pause.wake();
     await this.idle();
+  }
+
+  #setEdgeVersion(version: number | null): void {
+    this.#edgeVersion = version;
+    if (version === null) return;
+    const waiting = this.#waiters.filter((w) => w.version > version);
+    for (const w of this.#waiters) if (w.version <= version) w.resolve();
+    this.#waiters = waiting;
   }
 
   #behind(): boolean {
@@ -114,7 +133,7 @@ export class EdgePublisher {
       if (!snapshot) return;
       try {
         const edge = await this.#request("PUT", snapshot);
-        this.#edgeVersion = edge.version;
+        this.#setEdgeVersion(edge.version);
         if (edge.version !== null && edge.version >= snapshot.version) {
           if (this.#failing !== null) {
             this.#o.log(`edge has topology version ${edge.version} again`);
@@ -144,7 +163,7 @@ export class EdgePublisher {
     if (this.#closed || this.#loop || this.#latest === null) return;
     try {
       const edge = await this.#request("GET");
-      this.#edgeVersion = edge.version;
+      this.#setEdgeVersion(edge.version);
     } catch (error) {
       this.#failed(describe(error));
       // Unknown: assume behind, so the PUT loop (with its backoff) takes over.
