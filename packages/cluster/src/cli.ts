@@ -78,12 +78,20 @@ function formatStatus(status: ClusterStatus): string {
   lines.push("");
   if (status.patroni) lines.push(...formatPatroniStatus(status.patroni), "");
   if (status.topology) {
-    lines.push(`etcd topology (revision ${status.topology.version})`);
-    for (const [shard, t] of Object.entries(status.topology.shards)) {
+    const { ring, reshard, shards, version } = status.topology;
+    lines.push(`etcd topology (revision ${version}), ring [${ring.shards.join(", ")}]`);
+    if (reshard) {
+      lines.push(
+        `  resharding ${reshard.id}: ${reshard.phase}, [${reshard.from.shards.join(", ")}] → [${reshard.to.shards.join(", ")}] (reshard-status)`,
+      );
+    }
+    for (const [shard, t] of Object.entries(shards)) {
       lines.push(
         `  ${shard}: primary ${t.primary?.id ?? "(none)"}, replicas [${t.replicas.map((r) => r.id).join(", ")}]`,
       );
     }
+    const outside = [...new Set(status.nodes.map((n) => n.shard))].filter((s) => !shards[s]);
+    if (outside.length > 0) lines.push(`  not in the ring: ${outside.join(", ")} (add-shard)`);
   } else {
     lines.push(`etcd topology: ${status.topologyError ?? "unknown"}`);
   }
