@@ -54,6 +54,12 @@ export interface EdgeAppOptions {
   fetcher?: Fetcher;
   /** The link cache's location tier (default `caches.default`; null: memory only). */
   cacheLocation?: LinkCachesOptions["location"];
+  /**
+   * Whether the click analytics middleware is on the redirect route (default true; it does
+   * nothing without a CLICKS binding). index.ts passes whether the isolate's env binds CLICKS:
+   * without it a redirect skips hono's middleware chain (compose) altogether.
+   */
+  clickAnalytics?: boolean;
   logError?: (message: string) => void;
 }
 
@@ -138,7 +144,9 @@ export function createEdgeApp(options: EdgeAppOptions = {}) {
   app.all("/api/*", toOrigin);
 
   // Click analytics: one event per answered redirect/404/410, sent after the response.
-  app.use("/:segment", clickAnalytics({ waitUntil: background }));
+  if (options.clickAnalytics ?? true) {
+    app.use("/:segment", clickAnalytics({ waitUntil: background }));
+  }
   app.all("/:segment", async (c) => {
     // hono answers HEAD with its GET route and drops the body itself.
     const method = c.req.method;
@@ -178,10 +186,9 @@ export function createEdgeApp(options: EdgeAppOptions = {}) {
     // A client the strategies send to the primary, or whose position token names this shard,
     // may have just written the link: only a gateway can answer it (cache/README.md).
     const linkCache = linkCaches.for(config);
-    const hit = await linkCache?.get(code, {
-      nowMs: now,
-      bypass: route === "primary" || position !== null,
-    });
+    const hit = linkCache
+      ? await linkCache.get(code, { nowMs: now, bypass: route === "primary" || position !== null })
+      : null;
     if (hit) {
       return answerLink(c, code, hit.entry.answer, {
         "x-firstclick-route": cacheRouteHeader(hit.tier, shard),
