@@ -98,7 +98,8 @@ try {
         name: "cookie",
         kind: "edge",
         port: BASE + 60,
-        bindings: { STRATEGY: "cookie", INTERNAL_SECRET: secret },
+        // As the benchmark's (c): the link cache off (wrangler.toml turns it on).
+        bindings: { STRATEGY: "cookie", INTERNAL_SECRET: secret, CACHE: "off" },
       },
       // The edge cache's hit path: the same Worker with CACHE=memory, over links a day old.
       {
