@@ -32,7 +32,7 @@ async function finishChunk(d: CleanupDeps, key: string, codes: readonly string[]
   const byTarget = groupBy(codes, (code) => d.to.shardFor(code));
   for (const [shard, list] of byTarget) {
     const rollups = await d.source`
-      select code, hour, outcome, country, referrer_host, device, bot, count
+      select code, hour::text, outcome, country, referrer_host, device, bot::text, count::text
       from click_rollups where code = any(${list}::text[])`;
     const target = d.targetSql(shard);
     await target.begin(async (tx) => {
@@ -43,9 +43,9 @@ async function finishChunk(d: CleanupDeps, key: string, codes: readonly string[]
       const col = (k: string) => rollups.map((r) => r[k]);
       await tx`
         insert into click_rollups (code, hour, outcome, country, referrer_host, device, bot, count)
-        select * from unnest(${col("code")}::text[], ${col("hour")}::timestamptz[],
+        select * from unnest(${col("code")}::text[], ${col("hour")}::text[]::timestamptz[],
           ${col("outcome")}::text[], ${col("country")}::text[], ${col("referrer_host")}::text[],
-          ${col("device")}::text[], ${col("bot")}::boolean[], ${col("count")}::bigint[])
+          ${col("device")}::text[], ${col("bot")}::text[]::boolean[], ${col("count")}::text[]::bigint[])
         on conflict on constraint click_rollups_pkey
         do update set count = click_rollups.count + excluded.count`;
     });

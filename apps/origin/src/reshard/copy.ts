@@ -20,6 +20,10 @@ import type { Sql } from "postgres";
 
 export const COPY_BATCH = 1_000;
 
+// Timestamps travel as text (`::text` out, `::text::timestamptz` in): a parameter typed
+// timestamptz goes through postgres.js's Date serializer, which drops the microseconds, and a
+// keyset cursor that lost them never moves past rows written in the same millisecond.
+
 export function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
   const groups = new Map<string, T[]>();
   for (const item of items) {
@@ -66,10 +70,10 @@ export async function upsertLinks(target: Sql, rows: readonly LinkRowText[]): Pr
   await target`
     insert into links (code, target, redirect_status, expires_at, deleted_at, edit_token_hash, created_at, updated_at)
     select * from unnest(
-      ${col("code")}::text[], ${col("target")}::text[], ${col("redirect_status")}::smallint[],
-      ${col("expires_at")}::timestamptz[], ${col("deleted_at")}::timestamptz[],
-      ${col("edit_token_hash")}::text[], ${col("created_at")}::timestamptz[],
-      ${col("updated_at")}::timestamptz[])
+      ${col("code")}::text[], ${col("target")}::text[], ${col("redirect_status")}::int[]::smallint[],
+      ${col("expires_at")}::text[]::timestamptz[], ${col("deleted_at")}::text[]::timestamptz[],
+      ${col("edit_token_hash")}::text[], ${col("created_at")}::text[]::timestamptz[],
+      ${col("updated_at")}::text[]::timestamptz[])
     on conflict (code) do update set
       target = excluded.target, redirect_status = excluded.redirect_status,
       expires_at = excluded.expires_at, deleted_at = excluded.deleted_at,
@@ -100,7 +104,7 @@ export async function copyPass(input: {
       select code, target, redirect_status, expires_at::text, deleted_at::text,
              edit_token_hash, created_at::text, updated_at::text
       from links
-      ${cursor ? input.source`where (updated_at, code) > (${cursor.at}::timestamptz, ${cursor.code})` : input.source``}
+      ${cursor ? input.source`where (updated_at, code) > (${cursor.at}::text::timestamptz, ${cursor.code})` : input.source``}
       order by updated_at, code
       limit ${COPY_BATCH}`;
     if (rows.length === 0) break;
