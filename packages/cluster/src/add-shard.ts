@@ -18,6 +18,8 @@ export interface AddShardOptions {
   replicas?: number;
   /** `false`: only start and register the shard, no resharding (default `true`). */
   reshard?: boolean;
+  /** The mover's serving-phase grace period in seconds (`--grace-seconds`; mover default 30). */
+  graceSeconds?: number;
 }
 
 /** What add-shard needs of a Cluster. */
@@ -68,6 +70,10 @@ export async function addShard(host: AddShardHost, options: AddShardOptions = {}
   const layout = host.layout;
   const replicas = options.replicas ?? layout.replicas;
   checkCanAdd(layout, replicas);
+  const grace = options.graceSeconds;
+  if (grace !== undefined && !(Number.isInteger(grace) && grace >= 0)) {
+    throw new Error(`graceSeconds must be an integer ≥ 0, got ${grace}`);
+  }
   const { id, nodes } = planShard(layout, replicas);
   const started = Date.now();
   const taken = new Set(host.shards.extraPorts().map((p) => p.port));
@@ -97,7 +103,13 @@ export async function addShard(host: AddShardHost, options: AddShardOptions = {}
   if (options.reshard === false) return id;
 
   host.log(`resharding: mover start --add ${id}`);
-  const result = await runMover(layout, ["start", "--add", id], {
+  const args = [
+    "start",
+    "--add",
+    id,
+    ...(grace !== undefined ? ["--grace-seconds", String(grace)] : []),
+  ];
+  const result = await runMover(layout, args, {
     onLine: (line) => host.log(`mover: ${line}`),
   });
   if (result.code !== 0) {
