@@ -25,6 +25,7 @@ export {
   PatroniMemberSchema,
   patroniScopePrefix,
   snapshotFromPatroni,
+  snapshotFromPatroniKeys,
 } from "./patroni.ts";
 export * from "./position/index.ts";
 export type { Problem, ProblemType } from "./problem.ts";

@@ -4,6 +4,7 @@ import {
   type PatroniSnapshotOptions,
   patroniScopePrefix,
   snapshotFromPatroni,
+  snapshotFromPatroniKeys,
 } from "./patroni.ts";
 import type { TimelineSwitch } from "./position/history.ts";
 import {
@@ -340,5 +341,45 @@ describe("snapshotFromPatroni rejects structural problems with TopologyError", (
     };
     const two = { ...options, scopes: { s0: "s0", s1: "s1" } };
     expect(() => snapshotFromPatroni(kvs, 3, two)).toThrow(/appears more than once/);
+  });
+});
+
+describe("snapshotFromPatroniKeys", () => {
+  const s1 = "/firstclick/patroni/s1/";
+  const kvs = {
+    [`${ns}leader`]: "s0n0",
+    [`${ns}members/s0n0`]: member.s0n0Leader,
+    [`${s1}leader`]: "s1n0",
+    [`${s1}members/s1n0`]: member.s0n1Leader
+      .replaceAll("2461", "2471")
+      .replaceAll("2462", "2472")
+      .replaceAll("2463", "2473"),
+    "/firstclick/ring": '{"shards":["s0"],"vnodes":64}',
+  };
+
+  it("reads the ring's scopes only, when no resharding names another", () => {
+    const snapshot = snapshotFromPatroniKeys(kvs, 5, {
+      prefix: "/firstclick/",
+      namespace: DEFAULT_PATRONI_NAMESPACE,
+    });
+    expect(Object.keys(snapshot.shards)).toEqual(["s0"]);
+    expect(snapshot.reshard).toBeUndefined();
+  });
+
+  it("adds the scope a resharding brings in, with the ring of the phase", () => {
+    const reshard = {
+      id: "add-s1",
+      phase: "copying",
+      from: { shards: ["s0"], vnodes: 64 },
+      to: { shards: ["s0", "s1"], vnodes: 64 },
+    };
+    const snapshot = snapshotFromPatroniKeys(
+      { ...kvs, "/firstclick/reshard": JSON.stringify(reshard) },
+      6,
+      { prefix: "/firstclick/", namespace: DEFAULT_PATRONI_NAMESPACE },
+    );
+    expect(snapshot.ring.shards).toEqual(["s0"]);
+    expect(Topology.from(snapshot).primaryOf("s1")?.id).toBe("s1n0");
+    expect(snapshot.reshard?.phase).toBe("copying");
   });
 });

@@ -1,11 +1,12 @@
 import { z } from "zod";
 import { historyFromPatroni, type TimelineSwitch } from "./position/history.ts";
-import { ownerRing, type Reshard } from "./reshard.ts";
+import { ownerRing, type Reshard, ReshardSchema, reshardShards } from "./reshard.ts";
 import { describeIssues } from "./settings.ts";
 import {
   MAX_SHARDS,
   MAX_VNODES,
   NodeSchema,
+  snapshotFromEtcd,
   TopologyError,
   type TopologyNode,
   type TopologySnapshot,
@@ -180,4 +181,26 @@ export function snapshotFromPatroni(
     );
   }
   return result.data;
+}
+
+/**
+ * The Patroni mode's whole topology from etcd: the ring (and a resharding in progress) from the
+ * cluster's own keys under `prefix`, every shard's nodes from its Patroni scope (scope = shard id)
+ * under `namespace`. What the origin's Patroni source and the cluster CLI both read.
+ */
+export function snapshotFromPatroniKeys(
+  kvs: Readonly<Record<string, string>>,
+  revision: number,
+  o: { prefix: string; namespace: string },
+): TopologySnapshot {
+  // The manual reader validates the ring and reshard keys; without `shards/*` keys its shards
+  // are empty.
+  const { ring, reshard } = snapshotFromEtcd({ ...kvs }, revision, o.prefix);
+  const ids = reshard ? reshardShards(reshard) : ring.shards;
+  return snapshotFromPatroni(kvs, revision, {
+    namespace: o.namespace,
+    scopes: Object.fromEntries(ids.map((id) => [id, id])),
+    vnodes: ring.vnodes,
+    reshard: reshard ? ReshardSchema.parse(reshard) : null,
+  });
 }

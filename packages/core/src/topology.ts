@@ -303,7 +303,7 @@ export class Topology {
    */
   graceShardFor(code: string, nowMs: number): string | null {
     const r = this.#reshard?.spec;
-    if (!r || r.phase !== "serving" || r.graceUntil === null || nowMs >= r.graceUntil) return null;
+    if (r?.phase !== "serving" || r.graceUntil === null || nowMs >= r.graceUntil) return null;
     return this.moveOf(code)?.from ?? null;
   }
 

@@ -1,11 +1,4 @@
-import {
-  ReshardSchema,
-  reshardShards,
-  snapshotFromEtcd,
-  snapshotFromPatroni,
-  TopologyError,
-  type TopologySnapshot,
-} from "@firstclick/core";
+import { snapshotFromPatroniKeys, TopologyError, type TopologySnapshot } from "@firstclick/core";
 import { EtcdTopologySource, type EtcdTopologySourceOptions } from "./etcd-source.ts";
 import type { TopologySink, TopologySource } from "./source.ts";
 
@@ -56,17 +49,7 @@ export function patroniSnapshotBuilder(
       `PATRONI_NAMESPACE ${namespace} must lie under ETCD_PREFIX ${prefix} (one watch covers both)`,
     );
   }
-  return (kvs, revision) => {
-    // The manual reader validates the ring key; without `shards/*` keys its shards are empty.
-    const { ring, reshard } = snapshotFromEtcd(kvs, revision, prefix);
-    const ids = reshard ? reshardShards(reshard) : ring.shards;
-    return snapshotFromPatroni(kvs, revision, {
-      namespace,
-      scopes: Object.fromEntries(ids.map((id) => [id, id])),
-      vnodes: ring.vnodes,
-      reshard: reshard ? ReshardSchema.parse(reshard) : null,
-    });
-  };
+  return (kvs, revision) => snapshotFromPatroniKeys(kvs, revision, { prefix, namespace });
 }
 
 /** Same ring and same nodes in the same roles and order: the version alone differs. */

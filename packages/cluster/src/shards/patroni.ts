@@ -12,8 +12,7 @@ import {
   DEFAULT_PATRONI_NAMESPACE,
   etcdKey,
   patroniScopePrefix,
-  snapshotFromEtcd,
-  snapshotFromPatroni,
+  snapshotFromPatroniKeys,
   type TopologySnapshot,
 } from "@firstclick/core";
 import { migratePrimary } from "@firstclick/db/migrate";
@@ -205,12 +204,9 @@ export class PatroniShards implements ShardManager {
   /** The topology the origin builds in this mode: ring key + Patroni's keys, read at one revision. */
   async topology(): Promise<TopologySnapshot> {
     const { revision, kvs } = await readValues(this.layout, this.layout.etcdPrefix);
-    // The ring key is validated by core's manual-mode reader (no shards/* keys: all empty).
-    const { ring } = snapshotFromEtcd(kvs, revision, this.layout.etcdPrefix);
-    return snapshotFromPatroni(kvs, revision, {
+    return snapshotFromPatroniKeys(kvs, revision, {
+      prefix: this.layout.etcdPrefix,
       namespace: this.patroni.namespace,
-      scopes: Object.fromEntries(ring.shards.map((s) => [s, s])),
-      vnodes: ring.vnodes,
     });
   }
 
