@@ -15,6 +15,7 @@ import {
   freshSource,
   type Progress,
   type ReshardEtcd,
+  StaleTopologyError,
   sourceOf,
   type TopologyRead,
 } from "./etcd.ts";
@@ -42,10 +43,17 @@ export interface MoverOptions {
   ackTimeoutMs?: number;
   /** Poll interval for acknowledgements and replica catch-up (default 25 ms). */
   pollMs?: number;
+  /** How long a phase is retried through failures (etcd, a primary) before giving up (120 s). */
+  retryForMs?: number;
 }
 
 export class ReshardError extends Error {
-  override readonly name = "ReshardError";
+  override readonly name: string = "ReshardError";
+}
+
+/** A shard without a primary right now (mid-failover): worth retrying, unlike a ReshardError. */
+export class UnavailableError extends ReshardError {
+  override readonly name = "UnavailableError";
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -55,7 +63,14 @@ export class Mover {
   readonly #pools: NodePools;
 
   constructor(options: MoverOptions) {
-    this.#o = { graceMs: 30_000, quietRows: 200, ackTimeoutMs: 60_000, pollMs: 25, ...options };
+    this.#o = {
+      graceMs: 30_000,
+      quietRows: 200,
+      ackTimeoutMs: 60_000,
+      pollMs: 25,
+      retryForMs: 120_000,
+      ...options,
+    };
     this.#pools = new NodePools({
       ...options.pg,
       poolMax: 2,
@@ -124,12 +139,37 @@ export class Mover {
     if (!progress || progress.id !== read.snapshot.reshard.id) {
       throw new ReshardError("the resharding's progress key is missing or names another one");
     }
+    let failingSince: number | null = null;
+    let backoff = 250;
     for (;;) {
       const reshard = read.snapshot.reshard;
       if (!reshard) break;
-      const next = await this.#run(reshard as Reshard, read, progress);
-      read = await etcd.read();
-      if (next === "done") break;
+      try {
+        const next = await this.#run(reshard as Reshard, read, progress);
+        failingSince = null;
+        backoff = 250;
+        if (next === "done") break;
+        read = await etcd.read();
+      } catch (error) {
+        // A source primary failing over, etcd away for a moment: every phase can be run again
+        // (passes restart from the saved watermark, cleanup from its cursor), on the topology
+        // read afresh. A mistake of ours or of the operator (ReshardError) stops at once.
+        if (error instanceof ReshardError && !(error instanceof UnavailableError)) throw error;
+        if (error instanceof StaleTopologyError) throw error;
+        failingSince ??= Date.now();
+        const message = error instanceof Error ? error.message : String(error);
+        if (Date.now() - failingSince > this.#o.retryForMs) {
+          throw new ReshardError(
+            `gave up after ${Math.round((Date.now() - failingSince) / 1000)} s of failures in phase ${reshard.phase} (last: ${message}); the resharding stays there: run resume once the cause is fixed`,
+          );
+        }
+        this.#o.log(
+          `reshard ${reshard.id}: ${reshard.phase} failed (${message}); retrying in ${backoff} ms`,
+        );
+        await sleep(backoff);
+        backoff = Math.min(backoff * 2, 2_000);
+        read = await etcd.read().catch(() => read);
+      }
     }
   }
 
@@ -239,7 +279,7 @@ export class Mover {
 
   #primary(topology: Topology, shard: string): Sql {
     const node = topology.primaryOf(shard);
-    if (!node) throw new ReshardError(`shard ${shard} has no primary right now`);
+    if (!node) throw new UnavailableError(`shard ${shard} has no primary right now`);
     return this.#pools.sql(node, "primary");
   }
 
