@@ -157,7 +157,7 @@ function treeTicks(postmaster: number): number {
   return ticks;
 }
 
-/** Samples the source primaries once a second until stopped. */
+/** Samples the source primaries every 250 ms until stopped. */
 export class LoadSampler {
   readonly samples = new Map<string, Sample[]>();
   #timer: NodeJS.Timeout | null = null;
@@ -180,7 +180,7 @@ export class LoadSampler {
       }
     };
     void tick();
-    this.#timer = setInterval(() => void tick(), 1_000);
+    this.#timer = setInterval(() => void tick(), 250);
   }
 
   stop(): void {
@@ -214,7 +214,7 @@ export class LoadSampler {
       const inside = list.filter((s) => s.at >= from && s.at <= to);
       const a = inside[0];
       const b = inside[inside.length - 1];
-      if (!a || !b || b.at - a.at < 500) continue;
+      if (!a || !b || b.at - a.at < 200) continue;
       any = true;
       const s = (b.at - a.at) / 1000;
       sum.xactPerS += (b.xact - a.xact) / s;
