@@ -230,6 +230,7 @@ export async function startOrigin(
         : undefined,
     stats: stats.deps,
     writes,
+    edgeHas: (version) => !publisher || (publisher.status().edgeVersion ?? -1) >= version,
     logError: log,
   });
 

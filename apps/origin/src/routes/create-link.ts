@@ -84,7 +84,7 @@ export const createLink: MountRoute = (app, ctx) => {
       let frozenDraws = 0;
       for (let attempt = 0; attempt < MAX_CODE_ATTEMPTS; ) {
         const code = input.alias ?? generateCode();
-        if (topology.writeFrozen(code)) {
+        if (ctx.writeFrozen(topology, code)) {
           if (input.alias !== undefined || ++frozenDraws > MAX_FROZEN_DRAWS) throw linkMoving(code);
           continue;
         }

@@ -33,7 +33,7 @@ export const deleteLink: MountRoute = (app, ctx) => {
       const { at, link } = await ctx.locate(code, undefined, topology);
       ctx.authorize(c, link);
       if (link.deletedAt) throw linkGone(link);
-      if (topology.writeFrozen(code)) throw linkMoving(code);
+      if (ctx.writeFrozen(topology, code)) throw linkMoving(code);
       const deleted = await ctx.guarded(`delete ${code}`, () =>
         ctx.deps.store.softDelete(at, code),
       );

@@ -41,6 +41,7 @@ export interface Setup {
   now?: () => Date;
   tracker?: WriteTracker;
   edgePurge?: EdgePurge;
+  edgeHas?: (version: number) => boolean;
 }
 
 export function setup(o: Setup = {}) {
@@ -61,6 +62,7 @@ export function setup(o: Setup = {}) {
     now: o.now ?? (() => new Date(clockMs)),
     tracker: o.tracker,
     edgePurge: o.edgePurge,
+    edgeHas: o.edgeHas,
     logError: (m) => errors.push(m),
   });
   return {

@@ -68,7 +68,7 @@ export const updateLink: MountRoute = (app, ctx) => {
       ctx.authorize(c, link);
       // An expired link can be edited (e.g. given a new expiry); a deleted one cannot.
       if (link.deletedAt) throw linkGone(link);
-      if (topology.writeFrozen(code)) throw linkMoving(code);
+      if (ctx.writeFrozen(topology, code)) throw linkMoving(code);
       const updated = await ctx.guarded(`update ${code}`, () =>
         ctx.deps.store.update(at, code, changes),
       );

@@ -141,4 +141,21 @@ describe("write freeze while a resharding switches", () => {
       expect(res.status).toBe(200);
     }
   });
+
+  it("just after the switch, until the edge has the new ring, moving codes are still refused", async () => {
+    let edgeVersion = 8;
+    const { app, memory } = setup({
+      topology: resharding(9, "serving"),
+      edgeHas: (version) => edgeVersion >= version,
+    });
+    const code = alias("early", true);
+    // The edge still routes this code to its old owner: a create there would be invisible.
+    await expectMoving(await create(app, { url: "https://example.com/e", alias: code }), code);
+    expect(rowCount(memory)).toBe(0);
+    const staying = alias("early-staying", false);
+    expect((await create(app, { url: "https://example.com/s", alias: staying })).status).toBe(201);
+    edgeVersion = 9;
+    expect((await create(app, { url: "https://example.com/e", alias: code })).status).toBe(201);
+    expect(memory.nodes.get("s2n0")?.get(code)).toBeDefined();
+  });
 });
