@@ -23,10 +23,15 @@ export interface BenchEnv extends LoadSettings {
   lagRate: number;
   lagSeconds: number;
   sections: ReadonlySet<Section>;
-  /** Only these redirect variants (keys: constant, bare, cookie, redis, primary, fallback); all by default. */
+  /** Only these redirect variants (keys: constant, bare, cookie, cookieOld, redis, primary, fallback); all by default. */
   variants: ReadonlySet<string> | null;
   /** Where BENCHMARKS.md/.json go: the repo root by default. */
   outDir: string | null;
+  /**
+   * BENCH_EDGE_OLD_BUNDLE: a pre-built edge bundle (e.g. an older commit's, from
+   * `bench/build-edge.ts`), run as variant (o) `cookieOld` beside this tree's (c); null: no (o).
+   */
+  edgeOldBundle: string | null;
 }
 
 function int(
@@ -72,5 +77,6 @@ export function loadBenchEnv(source: NodeJS.ProcessEnv = process.env): BenchEnv 
       ? new Set(source.BENCH_VARIANTS.split(",").map((v) => v.trim()))
       : null,
     outDir: source.BENCH_OUT ? source.BENCH_OUT : null,
+    edgeOldBundle: source.BENCH_EDGE_OLD_BUNDLE ? source.BENCH_EDGE_OLD_BUNDLE : null,
   };
 }

@@ -43,6 +43,7 @@ const PORTS = {
   cachedMemory: 26_108,
   position: 26_109,
   hello: 26_110,
+  cookieOld: 26_111,
 } as const;
 
 const started = Date.now();
@@ -183,6 +184,16 @@ async function main(): Promise<void> {
         bindings: { ...common, STRATEGY: "cookie", CACHE: "memory" },
       },
     ];
+    if (env.edgeOldBundle) {
+      // (o): (c) with a pre-built edge bundle (an older commit's), same bindings.
+      variants.push({
+        name: "cookieOld",
+        kind: "edge",
+        port: PORTS.cookieOld,
+        bindings: { ...common, STRATEGY: "cookie" },
+        scriptPath: resolve(env.edgeOldBundle),
+      });
+    }
     log("starting the Worker variants in workerd (miniflare, unsafeDirectSockets)");
     workers = await startWorkers({
       repoRoot: root,
@@ -201,7 +212,7 @@ async function main(): Promise<void> {
     } else {
       await redisHealth.body?.cancel();
     }
-    const edgeUrls = ["cookie", "redis", "primary", "fallback", "position", "cached"]
+    const edgeUrls = ["cookie", "cookieOld", "redis", "primary", "fallback", "position", "cached"]
       .map((k) => workers?.urls[k])
       .filter((u): u is string => u !== undefined);
     const version = await publishTopology(cluster, edgeUrls);

@@ -34,6 +34,12 @@ export interface WorkerVariant {
    * Queue has one consumer, and analytics off is the other variants' baseline.
    */
   analytics?: boolean;
+  /**
+   * Edge only: a pre-built bundle (its directory is the modules root) instead of this tree's,
+   * e.g. an older commit's edge (BENCH_EDGE_OLD_BUNDLE). It gets this tree's wrangler.toml
+   * bindings, so it must use the same binding names (TOPOLOGY, RYOW_REDIS).
+   */
+  scriptPath?: string;
 }
 
 export interface BenchWorkers {
@@ -113,8 +119,8 @@ export async function startWorkers(options: {
         ...socket,
         name: v.name,
         modules: true,
-        scriptPath,
-        modulesRoot: bundleDir,
+        scriptPath: v.scriptPath ?? scriptPath,
+        modulesRoot: v.scriptPath ? dirname(v.scriptPath) : bundleDir,
         bindings: { ...(edgeOptions.bindings ?? {}), ...v.bindings },
       };
     }

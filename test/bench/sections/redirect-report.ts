@@ -31,6 +31,7 @@ const LETTERS: Record<string, string> = {
   a: VARIANTS.constant,
   b: VARIANTS.bare,
   c: VARIANTS.cookie,
+  o: VARIANTS.cookieOld,
   d: VARIANTS.redis,
   e: VARIANTS.primary,
   f: VARIANTS.fallback,
