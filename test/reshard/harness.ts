@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { type Cluster, defaultStateDir, poll, up } from "@firstclick/cluster";
 import { seededCodes } from "@firstclick/core";
 import { baseEnv, System } from "../e2e/support.ts";
+import { HaSystem } from "../ha/support.ts";
 import { LoadSampler, Primaries, ringOf, seedCodes } from "./db.ts";
 import { RedirectLoad, WriteLoad } from "./load.ts";
 import { type Checked, checkLinks, PhaseTracker } from "./verify.ts";
@@ -49,7 +50,15 @@ export interface ReshardReport {
   redirects: { sent: number; ok: number; failed: number; failures: unknown[] };
   writes: { sent: number; creates: number; edits: number; errors: string[] };
   ryowViolations: unknown[];
-  refusals: { count: number; firstAt: number | null; lastAt: number | null; windowMs: number };
+  refusals: {
+    count: number;
+    firstAt: number | null;
+    lastAt: number | null;
+    /** First to last refusal any client saw. */
+    windowMs: number;
+    /** The longest a refused write waited from its first refusal to its answer. */
+    maxDelayMs: number;
+  };
   moverRefusalMs: number | null;
   phases: { phase: string; at: number }[];
   copyMs: number | null;
@@ -78,7 +87,11 @@ export async function runReshard(o: ReshardRunOptions): Promise<ReshardReport> {
       o.log(line);
     },
   });
-  const system = await new System(cluster).readyOrDown();
+  // Patroni mode: etcd's revision moves with every leader lease, so "ready" is HaSystem's.
+  const system = await (o.ha === "patroni"
+    ? new HaSystem(cluster)
+    : new System(cluster)
+  ).readyOrDown();
   const primaries = await Primaries.of(cluster);
   try {
     const start = await cluster.topology();
@@ -98,7 +111,10 @@ export async function runReshard(o: ReshardRunOptions): Promise<ReshardReport> {
     const redirects = new RedirectLoad(system, readOnly, tracker.phaseAt, bounds);
     const writes = new WriteLoad(system, editable, tracker.phaseAt, bounds);
     const dataDirs = new Map(
-      fromRing.shardIds.map((s) => [s, cluster.primaryOf(s).pg.dataDir] as const),
+      fromRing.shardIds.map((s) => {
+        const id = start.shards[s]?.primary?.id ?? cluster.primaryOf(s).id;
+        return [s, cluster.node(id).pg.dataDir] as const;
+      }),
     );
     const sampler = new LoadSampler(primaries, dataDirs);
     sampler.start();
@@ -171,6 +187,7 @@ export async function runReshard(o: ReshardRunOptions): Promise<ReshardReport> {
         firstAt,
         lastAt,
         windowMs: firstAt !== null && lastAt !== null ? lastAt - firstAt : 0,
+        maxDelayMs: Math.max(0, ...writes.delays),
       },
       moverRefusalMs: refusedLine ? Number(refusedLine[1]) : null,
       phases: tracker.transitions,

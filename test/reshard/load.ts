@@ -131,6 +131,8 @@ export interface Written {
 /** Creators, each with its own cookie jar, writing then clicking their own links at once. */
 export class WriteLoad {
   readonly refusals: Refusal[] = [];
+  /** For each write refused at least once: ms from its first refusal to its answer. */
+  readonly delays: number[] = [];
   readonly violations: Violation[] = [];
   readonly errors: string[] = [];
   readonly written: Written = { acknowledged: new Map(), unsure: new Map() };
@@ -234,6 +236,7 @@ export class WriteLoad {
     op: "create" | "edit",
     send: () => Promise<Response>,
   ): Promise<Response | null> {
+    let refusedAt: number | null = null;
     for (let attempt = 0; attempt < 60; attempt++) {
       this.#loops.sent++;
       let res: Response;
@@ -243,7 +246,10 @@ export class WriteLoad {
         this.errors.push(`${op} ${code}: ${String(error)}`);
         return null;
       }
-      if (res.status !== 503) return res;
+      if (res.status !== 503) {
+        if (refusedAt !== null) this.delays.push(Date.now() - refusedAt);
+        return res;
+      }
       const body = await res.text();
       const at = Date.now();
       if (!body.includes("resharding")) {
@@ -251,6 +257,7 @@ export class WriteLoad {
         return null;
       }
       this.refusals.push({ code, op, at, phase: this.phaseAt(at) });
+      refusedAt ??= at;
       const after = Number(res.headers.get("retry-after") ?? "1");
       await sleep(Math.max(0, after) * 1000); // the server's Retry-After, as a client must
     }

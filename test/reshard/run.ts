@@ -74,7 +74,7 @@ const r: ReshardReport = report;
 const p = r.checked.primaries;
 console.log(`\nreport: ${file}`);
 console.log(
-  `| ${ha} ${r.from.length} → ${r.to.length} | ${r.links.toLocaleString("en")} | ${(r.movedFraction * 100).toFixed(2)} % (HashRing ${(r.predictedFraction1M * 100).toFixed(2)} %) | ${r.redirects.failed} of ${r.redirects.sent} | ${p.lost} / ${p.stale} / ${p.leftover} (edge ${r.checked.edge.wrong} of ${r.checked.edge.checked}) | ${r.ryowViolations.length} of ${r.writes.creates + r.writes.edits} | ${r.moverRefusalMs ?? "–"} ms / ${r.refusals.count ? `${r.refusals.windowMs} ms (${r.refusals.count} refused)` : "none refused"} | ${s(r.copyMs)} | ${s(r.reshardMs)} (add-shard ${s(r.addShardMs)}) | ${load(r.load.before)} → ${load(r.load.copy)} |`,
+  `| ${ha} ${r.from.length} → ${r.to.length} | ${r.links.toLocaleString("en")} | ${(r.movedFraction * 100).toFixed(2)} % (HashRing ${(r.predictedFraction1M * 100).toFixed(2)} %) | ${r.redirects.failed} of ${r.redirects.sent} | ${p.lost} / ${p.stale} / ${p.leftover} (edge ${r.checked.edge.wrong} of ${r.checked.edge.checked}) | ${r.ryowViolations.length} of ${r.writes.creates + r.writes.edits} | ${r.moverRefusalMs ?? "–"} ms / ${r.refusals.count ? `${r.refusals.windowMs} ms (${r.refusals.count} refused, answered ≤ ${r.refusals.maxDelayMs} ms later)` : "none refused"} | ${s(r.copyMs)} | ${s(r.reshardMs)} (add-shard ${s(r.addShardMs)}) | ${load(r.load.before)} → ${load(r.load.copy)} |`,
 );
 const bad =
   r.redirects.failed +
