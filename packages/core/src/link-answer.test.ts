@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { GATEWAY_STATUS, linkBehind, MIN_LSN_PARAM, parseLinkAnswer } from "./link-answer.ts";
+import {
+  GATEWAY_STATUS,
+  LinkFoundSchema,
+  linkBehind,
+  MIN_LSN_PARAM,
+  parseLinkAnswer,
+} from "./link-answer.ts";
 import { PROBLEM, problem } from "./problem.ts";
 
 const found = {
@@ -80,5 +86,73 @@ describe("parseLinkAnswer", () => {
   it("refuses any other status", () => {
     expect(parseLinkAnswer(500, found)).toBeNull();
     expect(parseLinkAnswer(503, { error: "database_unavailable" })).toBeNull();
+  });
+});
+
+describe("the found answer's fast check agrees with LinkFoundSchema", () => {
+  // Mutations of a valid answer, field by field: parseLinkAnswer (fast path, then the schema)
+  // must accept exactly what the schema accepts, and read the same values.
+  const values: Record<string, unknown[]> = {
+    code: ["a", "x".repeat(64), "", "x".repeat(65), 7, null, undefined, "ünï"],
+    url: [
+      "https://example.com/x",
+      "http://a.b",
+      "https://",
+      "http//x",
+      "ftp://example.com",
+      "javascript:alert(1)",
+      `https://e.com/${"a".repeat(4090)}`,
+      `https://e.com/${"a".repeat(4100)}`,
+      "https://exa mple.com",
+      "HTTPS://EXAMPLE.COM",
+      42,
+    ],
+    redirectStatus: [301, 302, 307, 308, 300, 200, "302", 302.5, null],
+    expiresAt: [
+      null,
+      "2026-12-01T10:00:00Z",
+      "2026-12-01T10:00:00.123456+02:00",
+      "2026-02-29T10:00:00Z",
+      "2028-02-29T10:00:00Z",
+      "2026-13-01T10:00:00Z",
+      "2026-12-01 10:00:00Z",
+      "2026-12-01T10:00Z",
+      "2026-12-01T24:00:00Z",
+      "2026-12-01T10:00:00+24:00",
+      "2026-12-01",
+      undefined,
+      0,
+    ],
+    updatedAt: [
+      "2026-12-01T10:00:00.000Z",
+      "2026-12-01T10:00:00-05:30",
+      "yesterday",
+      "",
+      undefined,
+    ],
+  };
+  const cases: [string, unknown][] = [];
+  for (const [field, list] of Object.entries(values)) {
+    for (const value of list)
+      cases.push([
+        `${field} = ${JSON.stringify(value)?.slice(0, 40)}`,
+        { ...found, [field]: value },
+      ]);
+  }
+  cases.push(["an extra field", { ...found, extra: 1 }], ["an array", [found]], ["a number", 5]);
+
+  it.each(cases)("%s", (_name, body) => {
+    const schema = LinkFoundSchema.safeParse(body);
+    const read = parseLinkAnswer(200, body);
+    expect(read !== null).toBe(schema.success);
+    if (schema.success) {
+      expect(read).toEqual({
+        kind: "found",
+        url: schema.data.url,
+        redirectStatus: schema.data.redirectStatus,
+        updatedAt: schema.data.updatedAt,
+        expiresAt: schema.data.expiresAt,
+      });
+    }
   });
 });
