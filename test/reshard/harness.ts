@@ -48,7 +48,15 @@ export interface ReshardReport {
   predictedFraction: number;
   predictedFraction1M: number;
   redirects: { sent: number; ok: number; failed: number; failures: unknown[] };
-  writes: { sent: number; creates: number; edits: number; errors: string[] };
+  writes: {
+    sent: number;
+    creates: number;
+    edits: number;
+    /** Clicks again, by their creator within 2 s, of links it wrote. */
+    reclicks: number;
+    byPhase: Record<string, number>;
+    errors: string[];
+  };
   ryowViolations: unknown[];
   refusals: {
     count: number;
@@ -60,7 +68,10 @@ export interface ReshardReport {
     maxDelayMs: number;
   };
   moverRefusalMs: number | null;
+  /** The phases the mover logged, with its timestamps. */
   phases: { phase: string; at: number }[];
+  /** The phases the harness saw in the topology (polled every 100 ms). */
+  observedPhases: { phase: string; at: number }[];
   copyMs: number | null;
   addShardMs: number;
   reshardMs: number | null;
@@ -148,9 +159,16 @@ export async function runReshard(o: ReshardRunOptions): Promise<ReshardReport> {
     });
     const countsAfter = await primaries.counts();
 
-    const copying = tracker.first("copying");
-    const switching = tracker.first("switching");
     const moverLines = lines.filter((l) => l.includes("mover:"));
+    // Phases as the mover logged them (the tracker's 100 ms polls can miss a short switch).
+    const moverPhases = moverLines.flatMap((l) => {
+      const m = /mover: (\S+) reshard \S+: (copying|switching|serving|cleanup|done)\b/.exec(l);
+      return m ? [{ phase: m[2] as string, at: Date.parse(m[1] as string) }] : [];
+    });
+    const at = (phase: string) => moverPhases.find((p) => p.phase === phase)?.at ?? null;
+    const copying = at("copying");
+    const switching = at("switching");
+    const done = at("done");
     const refusedLine = moverLines.map((l) => /refused for (\d+) ms/.exec(l)).find(Boolean);
     const refusedAt = writes.refusals.map((r) => r.at);
     const firstAt = refusedAt.length ? Math.min(...refusedAt) : null;
@@ -179,6 +197,8 @@ export async function runReshard(o: ReshardRunOptions): Promise<ReshardReport> {
         sent: writes.sent,
         creates: writes.creates,
         edits: writes.edits,
+        reclicks: writes.reclicks,
+        byPhase: writes.byPhase,
         errors: writes.errors.slice(0, 30),
       },
       ryowViolations: writes.violations.slice(0, 30),
@@ -190,10 +210,11 @@ export async function runReshard(o: ReshardRunOptions): Promise<ReshardReport> {
         maxDelayMs: Math.max(0, ...writes.delays),
       },
       moverRefusalMs: refusedLine ? Number(refusedLine[1]) : null,
-      phases: tracker.transitions,
+      phases: moverPhases,
+      observedPhases: tracker.transitions,
       copyMs: copying !== null && switching !== null ? switching - copying : null,
       addShardMs: addedAt - addAt,
-      reshardMs: copying !== null ? (tracker.first("none", copying) ?? addedAt) - copying : null,
+      reshardMs: copying !== null && done !== null ? done - copying : null,
       totalMs: Date.now() - t0,
       load: {
         before: sampler.figures(addAt - o.warmupMs, addAt),

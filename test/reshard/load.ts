@@ -111,7 +111,8 @@ export interface Refusal {
 
 export interface Violation {
   code: string;
-  op: "create" | "edit";
+  /** `reclick`: a creator clicking again, within the RYOW window, a link it wrote earlier. */
+  op: "create" | "edit" | "reclick";
   expected: string;
   status: number;
   location: string | null;
@@ -133,6 +134,8 @@ export class WriteLoad {
   readonly refusals: Refusal[] = [];
   /** For each write refused at least once: ms from its first refusal to its answer. */
   readonly delays: number[] = [];
+  /** Acknowledged writes (each clicked by its creator at once) per resharding phase. */
+  readonly byPhase: Record<string, number> = {};
   readonly violations: Violation[] = [];
   readonly errors: string[] = [];
   readonly written: Written = { acknowledged: new Map(), unsure: new Map() };
@@ -140,6 +143,8 @@ export class WriteLoad {
   edits = 0;
   readonly #loops: Loops;
   readonly #own: { code: string; token: string }[][] = [];
+  readonly #recent: { client: Client; code: string; at: number }[] = [];
+  reclicks = 0;
   #n = 0;
 
   constructor(
@@ -169,7 +174,16 @@ export class WriteLoad {
       const client = clients[w] as Client;
       const own = this.#own[w] ?? [];
       const tag = `w${w}-${++this.#n}`;
-      if (Math.random() < 0.5 || own.length === 0) await this.#create(client, own, tag);
+      // A fifth of the steps click again a link this creator wrote in the last 2 s (inside the
+      // RYOW window), so a write before a phase change is read by its creator after it.
+      const recent = this.#recent.filter((r) => r.client === client && Date.now() - r.at < 2_000);
+      const again = recent[Math.floor(Math.random() * recent.length)];
+      if (again && Math.random() < 0.2) {
+        const expected = this.written.acknowledged.get(again.code);
+        if (expected && !this.written.unsure.has(again.code)) {
+          await this.#click(client, again.code, expected, "reclick");
+        }
+      } else if (Math.random() < 0.5 || own.length === 0) await this.#create(client, own, tag);
       else await this.#edit(client, own[Math.floor(Math.random() * own.length)], tag);
     });
   }
@@ -265,7 +279,14 @@ export class WriteLoad {
     return null;
   }
 
-  async #click(client: Client, code: string, expected: string, op: "create" | "edit") {
+  async #click(client: Client, code: string, expected: string, op: Violation["op"]) {
+    if (op === "reclick") this.reclicks++;
+    if (op !== "reclick") {
+      const phase = this.phaseAt(Date.now());
+      this.byPhase[phase] = (this.byPhase[phase] ?? 0) + 1;
+      this.#recent.push({ client, code, at: Date.now() });
+      if (this.#recent.length > 200) this.#recent.shift();
+    }
     this.#loops.sent++;
     try {
       const r = await client.follow(code);

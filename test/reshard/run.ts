@@ -6,7 +6,7 @@
  *
  * Options: --strategy (position), --grace-seconds (10), --base-port (29000 manual, 29500
  * Patroni), --warmup-seconds (10). Prints the figures as a README table row and writes the whole
- * report to test/artifacts/reshard-<ha>-<links>.json. Exit code 1 when a redirect failed or a
+ * report to test/artifacts/reshard-<ha>-<strategy>-<links>.json. Exit code 1 when a redirect failed or a
  * link was lost, stale, left behind, or a creator missed their own write.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -57,7 +57,7 @@ const report = await runReshard({
 
 const dir = join(import.meta.dirname, "..", "artifacts");
 mkdirSync(dir, { recursive: true });
-const file = join(dir, `reshard-${ha}-${links}.json`);
+const file = join(dir, `reshard-${ha}-${values.strategy}-${links}.json`);
 writeFileSync(
   file,
   `${JSON.stringify({ ...report, checked: { ...report.checked, foundOn: undefined } }, null, 2)}\n`,
@@ -74,7 +74,7 @@ const r: ReshardReport = report;
 const p = r.checked.primaries;
 console.log(`\nreport: ${file}`);
 console.log(
-  `| ${ha} ${r.from.length} → ${r.to.length} | ${r.links.toLocaleString("en")} | ${(r.movedFraction * 100).toFixed(2)} % (HashRing ${(r.predictedFraction1M * 100).toFixed(2)} %) | ${r.redirects.failed} of ${r.redirects.sent} | ${p.lost} / ${p.stale} / ${p.leftover} (edge ${r.checked.edge.wrong} of ${r.checked.edge.checked}) | ${r.ryowViolations.length} of ${r.writes.creates + r.writes.edits} | ${r.moverRefusalMs ?? "–"} ms / ${r.refusals.count ? `${r.refusals.windowMs} ms (${r.refusals.count} refused, answered ≤ ${r.refusals.maxDelayMs} ms later)` : "none refused"} | ${s(r.copyMs)} | ${s(r.reshardMs)} (add-shard ${s(r.addShardMs)}) | ${load(r.load.before)} → ${load(r.load.copy)} |`,
+  `| ${ha} ${r.from.length} → ${r.to.length} | ${r.links.toLocaleString("en")} | ${(r.movedFraction * 100).toFixed(2)} % (HashRing ${(r.predictedFraction1M * 100).toFixed(2)} %) | ${r.redirects.failed} of ${r.redirects.sent} | ${p.lost} / ${p.stale} / ${p.leftover} (edge ${r.checked.edge.wrong} of ${r.checked.edge.checked}) | ${r.ryowViolations.length} of ${r.writes.creates + r.writes.edits} + ${r.writes.reclicks} again | ${r.moverRefusalMs ?? "–"} ms / ${r.refusals.count ? `${r.refusals.windowMs} ms (${r.refusals.count} refused, answered ≤ ${r.refusals.maxDelayMs} ms later)` : "none refused"} | ${s(r.copyMs)} | ${s(r.reshardMs)} (add-shard ${s(r.addShardMs)}) | ${load(r.load.before)} → ${load(r.load.copy)} |`,
 );
 const bad =
   r.redirects.failed +
@@ -98,5 +98,6 @@ if (bad > 0) {
   );
 }
 console.log(`phases: ${r.phases.map((x) => `${x.phase}@${s(x.at - started)}`).join(" ")}`);
+console.log(`acknowledged writes by phase: ${JSON.stringify(r.writes.byPhase)}`);
 console.log(`write errors: ${r.writes.errors.length ? r.writes.errors.join("; ") : "none"}`);
 process.exit(bad > 0 ? 1 : 0);
