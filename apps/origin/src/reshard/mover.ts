@@ -1,4 +1,5 @@
 import {
+  etcdKey,
   HashRing,
   ownerRing,
   type Reshard,
@@ -108,7 +109,7 @@ export class Mover {
     // The new shard's nodes must be in etcd already (the cluster's add-shard, or an operator).
     let check: TopologyRead;
     try {
-      check = await etcd.read({ [`${etcd.prefix}reshard`]: JSON.stringify(reshard) });
+      check = await etcd.read({ [etcdKey.reshard(etcd.prefix)]: JSON.stringify(reshard) });
     } catch (error) {
       throw new ReshardError(
         `shard ${shard} cannot join: ${error instanceof Error ? error.message : String(error)}`,
