@@ -49,6 +49,7 @@ describe("resharding 2 → 3 shards under load", () => {
       report.phases.map((p) => p.phase),
       context,
     ).toEqual(["copying", "switching", "serving", "cleanup", "done"]);
-    expect(report.observedPhases.at(-1)?.phase, context).toBe("none");
+    // (The 100 ms phase tracker stops with the loads and can miss the key's deletion: ask etcd.)
+    expect(report.reshardLeft, context).toBeNull();
   }, 240_000);
 });

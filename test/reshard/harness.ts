@@ -72,6 +72,8 @@ export interface ReshardReport {
   phases: { phase: string; at: number }[];
   /** The phases the harness saw in the topology (polled every 100 ms). */
   observedPhases: { phase: string; at: number }[];
+  /** The resharding the topology still names once add-shard returned (null: none, as it must). */
+  reshardLeft: string | null;
   copyMs: number | null;
   addShardMs: number;
   reshardMs: number | null;
@@ -212,6 +214,7 @@ export async function runReshard(o: ReshardRunOptions): Promise<ReshardReport> {
       moverRefusalMs: refusedLine ? Number(refusedLine[1]) : null,
       phases: moverPhases,
       observedPhases: tracker.transitions,
+      reshardLeft: end.reshard ? `${end.reshard.id} ${end.reshard.phase}` : null,
       copyMs: copying !== null && switching !== null ? switching - copying : null,
       addShardMs: addedAt - addAt,
       reshardMs: copying !== null && done !== null ? done - copying : null,
