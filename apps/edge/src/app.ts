@@ -201,6 +201,7 @@ export function createEdgeApp(options: EdgeAppOptions = {}) {
       replicaStart: replicaCursor,
       fallback: config.strategies.has("fallback"),
       position,
+      nowMs: now,
     });
     replicaCursor = (replicaCursor + 1) % 1_000_000;
     const result = await resolveRedirect(plan, code, {
@@ -214,29 +215,8 @@ export function createEdgeApp(options: EdgeAppOptions = {}) {
         "retry-after": String(RETRY_AFTER_SECONDS),
       });
     }
-    let routed = { "x-firstclick-route": routeHeader(result.servedBy, result.shard) };
-    let { answer } = result;
-    // A resharding's grace period: the new owner's replica may not have replayed the moved row
-    // yet, and the old owner still has it (core reshard.ts). One more read, only on a 404.
-    const graceShard = answer.kind === "missing" ? topology.graceShardFor(code, now) : null;
-    if (graceShard) {
-      const old = await resolveRedirect(
-        planRedirect({
-          topology,
-          code,
-          route,
-          replicaStart: replicaCursor,
-          fallback: false,
-          shard: graceShard,
-        }),
-        code,
-        { fetcher, timeoutMs: config.upstreamTimeoutMs, takeFallback: () => false },
-      );
-      if (old.ok && old.answer.kind !== "missing") {
-        answer = old.answer;
-        routed = { "x-firstclick-route": routeHeader(old.servedBy, graceShard) };
-      }
-    }
+    const routed = { "x-firstclick-route": routeHeader(result.servedBy, result.shard) };
+    const { answer } = result;
     linkCache?.put(code, answer, { nowMs: Date.now(), background: background(c) });
     if (answer.kind === "missing") {
       return problemPage(c, plan.lost ? linkLost(code) : linkNotFound(code), routed);

@@ -19,16 +19,22 @@ test("routing decision", async ({ bench }) => {
     bench(plan, () => {
       for (let i = 0; i < OPS; i++) {
         const code = codes[i] ?? "abc1234";
-        sink += planRedirect({ topology, code, route: "replica", replicaStart: i, fallback: false })
-          .attempts.length;
+        sink += planRedirect({
+          nowMs: 0,
+          topology,
+          code,
+          route: "replica",
+          replicaStart: i,
+          fallback: false,
+        }).attempts.length;
       }
     }),
     bench(full, async () => {
       for (let i = 0; i < OPS; i++) {
         const code = codes[i] ?? "abc1234";
         const route = await decideRoute(cookie, nowSeconds, { window: 30 });
-        sink += planRedirect({ topology, code, route, replicaStart: i, fallback: false }).attempts
-          .length;
+        sink += planRedirect({ nowMs: 0, topology, code, route, replicaStart: i, fallback: false })
+          .attempts.length;
       }
     }),
   );

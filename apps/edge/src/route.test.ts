@@ -10,21 +10,22 @@ const ids = (plan: ReturnType<typeof planRedirect>) =>
 describe("planRedirect", () => {
   it("replica route: replicas from the rotating start, then the primary as last resort", () => {
     const base = { topology, code: "abc1234", route: "replica" as const, fallback: false };
-    expect(ids(planRedirect({ ...base, replicaStart: 0 }))).toEqual([
+    expect(ids(planRedirect({ nowMs: 0, ...base, replicaStart: 0 }))).toEqual([
       "rs0n1:replica",
       "rs0n2:replica",
       "rs0n0:primary",
     ]);
-    expect(ids(planRedirect({ ...base, replicaStart: 1 }))).toEqual([
+    expect(ids(planRedirect({ nowMs: 0, ...base, replicaStart: 1 }))).toEqual([
       "rs0n2:replica",
       "rs0n1:replica",
       "rs0n0:primary",
     ]);
-    expect(planRedirect({ ...base, replicaStart: 0 }).fallbackPrimary).toBeNull();
+    expect(planRedirect({ nowMs: 0, ...base, replicaStart: 0 }).fallbackPrimary).toBeNull();
   });
 
   it("primary route: the primary first, replicas only if it cannot answer, no fallback", () => {
     const plan = planRedirect({
+      nowMs: 0,
       topology,
       code: "abc1234",
       route: "primary",
@@ -37,6 +38,7 @@ describe("planRedirect", () => {
 
   it("fallback strategy names the primary for a replica's 404", () => {
     const plan = planRedirect({
+      nowMs: 0,
       topology,
       code: "abc1234",
       route: "replica",
@@ -50,6 +52,7 @@ describe("planRedirect", () => {
     const t = Topology.from(makeSnapshot({ prefix: "np", noPrimary: true, version: 1 }));
     for (const route of ["primary", "replica"] as const) {
       const plan = planRedirect({
+        nowMs: 0,
         topology: t,
         code: "abc1234",
         route,
@@ -65,6 +68,7 @@ describe("planRedirect", () => {
     const t = Topology.from(makeSnapshot({ prefix: "m", shards: 4, replicas: 1, version: 1 }));
     for (const code of ["abc1234", "zzzzzzz", "Q1w2E3r", "my-alias_1"]) {
       const plan = planRedirect({
+        nowMs: 0,
         topology: t,
         code,
         route: "replica",
@@ -123,7 +127,7 @@ describe("planRedirect with strategy position", () => {
       lost: true,
     },
   ])("$name", ({ route, position, order, minLsn, lost: isLost }) => {
-    const plan = planRedirect({ ...base, route, position });
+    const plan = planRedirect({ nowMs: 0, ...base, route, position });
     expect(ids(plan)).toEqual(order);
     expect(plan.minLsn).toBe(minLsn);
     expect(plan.lost).toBe(isLost);
@@ -137,5 +141,33 @@ describe("routeHeader", () => {
     ["fallback", "fallback; shard=s0"],
   ] as const)("%s", (servedBy, header) => {
     expect(routeHeader(servedBy, "s0")).toBe(header);
+  });
+});
+
+describe("planRedirect in a resharding's grace period", () => {
+  const from = { shards: ["s0"], vnodes: 160 };
+  const to = { shards: ["s0", "s1"], vnodes: 160 };
+  const base = makeSnapshot({ prefix: "g", shards: 2, replicas: 1, version: 2 });
+  const serving = Topology.from({
+    ...base,
+    ring: to,
+    reshard: { id: "add-s1", phase: "serving", from, to, graceUntil: 10_000 },
+  });
+  const moving = ["a", "b", "c", "d", "e", "f", "g", "h"]
+    .map((c) => `${c}bc1234`)
+    .find((c) => serving.moveOf(c) !== null) as string;
+
+  it("a moving code's plan carries its old owner's plan until graceUntil, and only then", () => {
+    const input = { topology: serving, code: moving, route: "replica" as const, replicaStart: 0 };
+    const during = planRedirect({ ...input, fallback: true, nowMs: 9_999 });
+    expect(during.shard).toBe("s1");
+    expect(during.grace?.shard).toBe("s0");
+    expect(ids(during.grace as NonNullable<typeof during.grace>)).toEqual([
+      "gs0n1:replica",
+      "gs0n0:primary",
+    ]);
+    expect(during.grace?.fallbackPrimary).toBeNull();
+    expect(during.grace?.grace).toBeNull();
+    expect(planRedirect({ ...input, fallback: false, nowMs: 10_000 }).grace).toBeNull();
   });
 });

@@ -33,6 +33,12 @@ export interface RedirectPlan {
    * 404 then means "lost", not "never existed" (the answer says so: linkLost).
    */
   lost: boolean;
+  /**
+   * A resharding's grace period (core reshard.ts): the code moved to this plan's shard, whose
+   * replica may not have replayed the copied row yet; on a 404, the code's old owner is read
+   * with this plan. Null outside a grace period and for codes that did not move.
+   */
+  grace: RedirectPlan | null;
 }
 
 export interface PlanRedirectInput {
@@ -46,13 +52,20 @@ export interface PlanRedirectInput {
   fallback: boolean;
   /** Strategy `position`'s judgement for this shard (strategies/position.ts), null: none. */
   position?: Exclude<PositionJudgement, { kind: "ignore" }> | null;
-  /** Read this shard instead of the code's owner (a resharding's grace read of the old owner). */
+  /** Now (ms since the epoch): whether a resharding's grace period is still on. */
+  nowMs: number;
+  /** Read this shard instead of the code's owner (the grace plan of the old owner). */
   shard?: string;
 }
 
 export function planRedirect(input: PlanRedirectInput): RedirectPlan {
   const { topology } = input;
   const shard = input.shard ?? topology.shardFor(input.code);
+  const graceShard =
+    input.shard === undefined ? topology.graceShardFor(input.code, input.nowMs) : null;
+  const grace = graceShard
+    ? planRedirect({ ...input, shard: graceShard, fallback: false, position: null })
+    : null;
   const primary = topology.primaryOf(shard);
   // nodesFor("replica") is the replicas from `start`, then the primary as the last resort.
   const readOrder = topology.nodesFor(shard, "replica", input.replicaStart);
@@ -68,7 +81,7 @@ export function planRedirect(input: PlanRedirectInput): RedirectPlan {
     const replicas = readOrder.filter((node) => roleOf(node) === "replica");
     const attempts: Attempt[] = primary ? [{ node: primary, role: "primary" }] : [];
     for (const node of replicas) attempts.push({ node, role: "replica" });
-    return { shard, attempts, fallbackPrimary: null, minLsn: null, lost };
+    return { shard, attempts, fallbackPrimary: null, minLsn: null, lost, grace };
   }
   return {
     shard,
@@ -78,6 +91,7 @@ export function planRedirect(input: PlanRedirectInput): RedirectPlan {
     // replayed it serves the creator (one subrequest), one that is behind passes to the next.
     minLsn: input.position?.kind === "wait" ? input.position.lsn : null,
     lost: false,
+    grace,
   };
 }
 

@@ -77,7 +77,8 @@ export async function askNode(
  * Carries a plan out: asks its nodes in order until one answers. In the normal case that is
  * exactly one subrequest. A replica's 404 under the `fallback` strategy costs one more, to the
  * primary, when the budget allows; if the primary cannot answer, the replica's 404 stands.
- * Under `position` (plan.minLsn) a node that is behind passes the read to the next one.
+ * Under `position` (plan.minLsn) a node that is behind passes the read to the next one. In a
+ * resharding's grace period (plan.grace) a 404 reads the code's old owner before it stands.
  */
 export async function resolveRedirect(
   plan: RedirectPlan,
@@ -103,11 +104,33 @@ export async function resolveRedirect(
     ) {
       const second = await askNode(plan.fallbackPrimary, code, o);
       if (second.kind !== "failed" && second.kind !== "behind") {
-        return { ok: true, answer: second, servedBy: "fallback", shard: plan.shard };
+        return orOldOwner(plan, code, o, {
+          ok: true,
+          answer: second,
+          servedBy: "fallback",
+          shard: plan.shard,
+        });
       }
       failures.push(second.kind === "failed" ? second.why : "fallback primary: behind");
     }
-    return { ok: true, answer: result, servedBy: attempt.role, shard: plan.shard };
+    return orOldOwner(plan, code, o, {
+      ok: true,
+      answer: result,
+      servedBy: attempt.role,
+      shard: plan.shard,
+    });
   }
   return { ok: false, shard: plan.shard, failures };
+}
+
+/** A 404 in a resharding's grace period: the old owner's answer, if it has the link. */
+async function orOldOwner(
+  plan: RedirectPlan,
+  code: string,
+  o: ResolveOptions,
+  resolved: Extract<Resolution, { ok: true }>,
+): Promise<Resolution> {
+  if (resolved.answer.kind !== "missing" || plan.grace === null) return resolved;
+  const old = await resolveRedirect(plan.grace, code, o);
+  return old.ok && old.answer.kind !== "missing" ? old : resolved;
 }
