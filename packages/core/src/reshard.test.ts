@@ -106,3 +106,12 @@ describe("a resharding in the topology", () => {
     expect(() => snapshotFromEtcd(values, 1)).toThrow(/etcd key \/firstclick\/reshard is invalid/);
   });
 });
+
+describe("writes just after the switch", () => {
+  it("stay frozen for moving codes until the readers route by the new ring", () => {
+    const serving = Topology.from(parseTopologySnapshot(resharding("serving", 10_000)));
+    expect(moving.every((c) => serving.writeFrozen(c, false))).toBe(true);
+    expect(moving.some((c) => serving.writeFrozen(c, true))).toBe(false);
+    expect(staying.some((c) => serving.writeFrozen(c, false))).toBe(false);
+  });
+});

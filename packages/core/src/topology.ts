@@ -292,9 +292,16 @@ export class Topology {
     return r ? moveOf(code, r.from, r.to) : null;
   }
 
-  /** Switching phase: writes of this code are refused until it serves from its new owner. */
-  writeFrozen(code: string): boolean {
-    return this.#reshard?.spec.phase === "switching" && this.moveOf(code) !== null;
+  /**
+   * Whether writes of this code are refused: while switching, if it moves; and just after the
+   * switch until the readers route by the new ring (`readersSwitched` false: the origin has not
+   * yet delivered this snapshot to the edge), or a creator's click would still go to the old
+   * owner, which never gets the write.
+   */
+  writeFrozen(code: string, readersSwitched = true): boolean {
+    const phase = this.#reshard?.spec.phase;
+    if (phase !== "switching" && (phase !== "serving" || readersSwitched)) return false;
+    return this.moveOf(code) !== null;
   }
 
   /**

@@ -9,8 +9,9 @@ import {
   snapshotFromEtcd,
   type TopologySnapshot,
 } from "@firstclick/core";
-import { Etcd3 } from "etcd3";
+import type { Etcd3 } from "etcd3";
 import { z } from "zod";
+import { etcdClient } from "../topology/etcd-client.ts";
 import { patroniSnapshotBuilder } from "../topology/patroni-source.ts";
 
 /**
@@ -81,12 +82,7 @@ export class ReshardEtcd {
   readonly #build: (kvs: Record<string, string>, revision: number) => TopologySnapshot;
 
   constructor(o: ReshardEtcdOptions) {
-    const timeout = o.callTimeoutMs ?? 3_000;
-    this.client = new Etcd3({
-      hosts: [...o.endpoints],
-      dialTimeout: timeout,
-      defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + timeout }),
-    });
+    this.client = etcdClient(o.endpoints, o.callTimeoutMs ?? 3_000);
     this.prefix = o.prefix;
     this.#build = o.patroniNamespace
       ? patroniSnapshotBuilder(o.prefix, o.patroniNamespace)

@@ -1,6 +1,13 @@
 import { etcdKey } from "@firstclick/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type MoverCluster, moverCluster, newRing, PREFIX, target } from "./mover.fixtures.ts";
+import {
+  type MoverCluster,
+  moverCluster,
+  newRing,
+  oldRing,
+  PREFIX,
+  target,
+} from "./mover.fixtures.ts";
 
 // Faults during a resharding, 2 → 3 shards: a source primary fails over mid-copy, etcd goes
 // away mid-copy. The mover retries the phase on the topology read afresh and loses nothing.
@@ -17,12 +24,38 @@ afterAll(async () => {
   await m?.close();
 });
 
-/** Every code on its owner under the new ring with its seeded target, and nowhere else. */
-async function expectAllMoved(): Promise<void> {
+/**
+ * Edits moving codes of s1 (which no fault touches) until `stop()`: each pass then copies
+ * something, so the mover is still copying when the fault lands, however fast it is.
+ */
+function keepCopying() {
+  const edited = new Map<string, number>();
+  const codes = m.codes.filter((c) => oldRing.shardFor(c) === "s1" && newRing.shardFor(c) === "s2");
+  let writing = true;
+  const loop = (async () => {
+    for (let i = 0; writing; i++) {
+      const code = codes[i % codes.length] as string;
+      const version = (edited.get(code) ?? 0) + 1;
+      await m.sqlOf("s1")`
+        update links set target = ${target(code, version)}, updated_at = now() where code = ${code}`;
+      edited.set(code, version);
+    }
+  })();
+  return {
+    edited,
+    stop: async () => {
+      writing = false;
+      await loop;
+    },
+  };
+}
+
+/** Every code on its owner under the new ring with its last target, and nowhere else. */
+async function expectAllMoved(edited: ReadonlyMap<string, number>): Promise<void> {
   const after = await m.rows();
   for (const code of m.codes) {
     const owner = newRing.shardFor(code);
-    expect(after.get(owner)?.get(code), code).toBe(target(code, 0));
+    expect(after.get(owner)?.get(code), code).toBe(target(code, edited.get(code) ?? 0));
   }
   const total = [...after.values()].reduce((n, rows) => n + rows.size, 0);
   expect(total).toBe(LINKS);
@@ -34,6 +67,7 @@ describe("the mover through faults", () => {
   it("a source primary that fails over mid-copy: the copy goes on from the new primary", async () => {
     await m.seed();
     const log: string[] = [];
+    const writer = keepCopying();
     let failover: Promise<unknown> | null = null;
     const watched = (line: string) => {
       log.push(line);
@@ -41,21 +75,25 @@ describe("the mover through faults", () => {
       if (!failover && / s0 pass 1: /.test(line)) {
         failover = m.cluster.kill("s0n0").then(() => m.cluster.promote("s0n1"));
       }
+      // The mover met the dead primary: the edits may stop, the copy may end.
+      if (/failed \(.*\); retrying/.test(line)) void writer.stop();
     };
     const run = m.mover([], { quietRows: 1, log: watched });
     await run.start("s2");
     await run.close();
+    await writer.stop();
     await failover;
     expect(log.some((l) => /s0 pass \d+: .*/.test(l) && !/ pass 1: /.test(l))).toBe(true);
     expect(log.some((l) => /failed \(.*\); retrying/.test(l))).toBe(true);
     await m.refresh();
     expect((await m.cluster.topology()).shards.s0?.primary?.id).toBe("s0n1");
-    await expectAllMoved();
+    await expectAllMoved(writer.edited);
   }, 240_000);
 
   it("etcd down mid-copy: the mover waits for it and finishes", async () => {
     await m.seed();
     const log: string[] = [];
+    const writer = keepCopying();
     let stopped: Promise<void> | null = null;
     const watched = (line: string) => {
       log.push(line);
@@ -71,9 +109,10 @@ describe("the mover through faults", () => {
     }
     await stopped;
     await m.cluster.startEtcd();
+    await writer.stop();
     await done;
     await mover.close();
     expect(log.at(-1)).toMatch(/done$/);
-    await expectAllMoved();
+    await expectAllMoved(writer.edited);
   }, 240_000);
 });

@@ -146,10 +146,10 @@ export class Mover {
       const reshard = read.snapshot.reshard;
       if (!reshard) break;
       try {
-        const next = await this.#run(reshard as Reshard, read, progress);
+        const done = await this.#run(reshard as Reshard, read, progress);
         failingSince = null;
         backoff = 250;
-        if (next === "done") break;
+        if (done) break;
         read = await etcd.read();
       } catch (error) {
         // A source primary failing over, etcd away for a moment: every phase can be run again
@@ -174,7 +174,8 @@ export class Mover {
     }
   }
 
-  async #run(reshard: Reshard, read: TopologyRead, progress: Progress): Promise<string> {
+  /** Carries out the current phase and moves to the next; true once the resharding is done. */
+  async #run(reshard: Reshard, read: TopologyRead, progress: Progress): Promise<boolean> {
     const { etcd, log } = this.#o;
     const topology = Topology.from(read.snapshot);
     const to = new HashRing(reshard.to.shards, { vnodes: reshard.to.vnodes });
@@ -204,7 +205,7 @@ export class Mover {
           if (copied < this.#o.quietRows) break;
         }
         await setPhase("switching");
-        return "switching";
+        return false;
       }
       case "switching": {
         const started = progress.times.switching ?? Date.now();
@@ -217,7 +218,7 @@ export class Mover {
         log(
           `reshard ${reshard.id}: writes of moving codes were refused for ${progress.switchWindowMs} ms`,
         );
-        return "serving";
+        return false;
       }
       case "serving": {
         await this.#awaitAcks(reshard.id, "serving");
@@ -227,7 +228,7 @@ export class Mover {
           await sleep(wait); // a deadline written in the topology, not a condition to poll
         }
         await setPhase("cleanup");
-        return "cleanup";
+        return false;
       }
       case "cleanup": {
         for (const shard of reshard.from.shards) {
@@ -246,7 +247,7 @@ export class Mover {
           log(`reshard ${reshard.id}: ${shard} cleaned, ${state.deleted} moved rows deleted`);
         }
         await setPhase(null);
-        return "done";
+        return true;
       }
     }
   }

@@ -88,11 +88,7 @@ export interface RouteContext {
    * its version until it settles: a resharding's acknowledgement waits for it (reshard-acks.ts).
    */
   write<T>(fn: (topology: Topology) => Promise<T>): Promise<T>;
-  /**
-   * Whether a write of `code` must be refused now: a resharding switches it (core
-   * Topology#writeFrozen), or has just switched it and the edge does not have the new ring yet
-   * (a creator's click would still go to the old owner, which never gets the write).
-   */
+  /** Whether a write of `code` must be refused now (core Topology#writeFrozen, given the edge). */
   writeFrozen(topology: Topology, code: string): boolean;
   /** Runs a store call; the store's failures become 503s with Retry-After, never 500s. */
   guarded<T>(what: string, fn: () => Promise<T>): Promise<T>;
@@ -204,10 +200,7 @@ export function createRouteContext(deps: OriginDeps): RouteContext {
     primaryFor,
     guarded,
     writeFrozen: (under, code) =>
-      under.writeFrozen(code) ||
-      (under.reshard?.phase === "serving" &&
-        under.moveOf(code) !== null &&
-        !(deps.edgeHas?.(under.version) ?? true)),
+      under.reshard !== null && under.writeFrozen(code, deps.edgeHas?.(under.version) ?? true),
     write: (fn) => {
       const current = topology();
       return writes.run(current.version, () => fn(current));

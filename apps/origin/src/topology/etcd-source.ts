@@ -1,5 +1,6 @@
 import { snapshotFromEtcd, TopologyError, type TopologySnapshot } from "@firstclick/core";
-import { Etcd3, type Watcher } from "etcd3";
+import type { Etcd3, Watcher } from "etcd3";
+import { etcdClient } from "./etcd-client.ts";
 import { InterruptibleSleep } from "./interruptible-sleep.ts";
 import type { TopologySink, TopologySource } from "./source.ts";
 
@@ -78,13 +79,7 @@ export class EtcdTopologySource implements TopologySource {
   async #run(): Promise<void> {
     let backoff = this.#o.initialBackoffMs;
     while (!this.#closed) {
-      const client = new Etcd3({
-        hosts: [...this.#o.endpoints],
-        dialTimeout: this.#o.callTimeoutMs,
-        // Unary calls get a deadline; the watch stream must not.
-        defaultCallOptions: (context) =>
-          context.isStream ? {} : { deadline: Date.now() + this.#o.callTimeoutMs },
-      });
+      const client = etcdClient(this.#o.endpoints, this.#o.callTimeoutMs);
       this.#client = client;
       let connected = false;
       try {

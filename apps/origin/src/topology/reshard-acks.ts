@@ -1,5 +1,6 @@
 import { type OriginAck, reshardKey, type Topology } from "@firstclick/core";
-import { Etcd3, type Lease } from "etcd3";
+import type { Etcd3, Lease } from "etcd3";
+import { etcdClient } from "./etcd-client.ts";
 import { InterruptibleSleep } from "./interruptible-sleep.ts";
 import type { TopologyListener } from "./state.ts";
 import type { WriteGate } from "./write-gate.ts";
@@ -199,13 +200,7 @@ export class ReshardAcks {
   }
 
   #grant(): Lease {
-    this.#client ??= new Etcd3({
-      hosts: [...this.#o.endpoints],
-      dialTimeout: this.#o.callTimeoutMs,
-      // Unary calls get a deadline; the lease's keepalive stream must not.
-      defaultCallOptions: (context) =>
-        context.isStream ? {} : { deadline: Date.now() + this.#o.callTimeoutMs },
-    });
+    this.#client ??= etcdClient(this.#o.endpoints, this.#o.callTimeoutMs);
     const lease = this.#client.lease(this.#o.ttlSeconds);
     lease.on("lost", (error) => {
       if (this.#lease !== lease || this.#closed) return;
