@@ -3,6 +3,7 @@ import { type Context, Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { clickAnalytics } from "./analytics/middleware.ts";
 import type { CachedAnswer } from "./cache/entry.ts";
+import { answerFromMemory } from "./cache/hit-path.ts";
 import { LinkCaches, type LinkCachesOptions } from "./cache/link-caches.ts";
 import {
   type EdgeBindings,
@@ -23,6 +24,7 @@ import {
   shardsUnavailable,
 } from "./pages.ts";
 import { passThrough } from "./passthrough.ts";
+import { redirectResponse } from "./redirect.ts";
 import { cacheRouteHeader, planRedirect, routeHeader } from "./route.ts";
 import {
   decideWithStrategies,
@@ -34,14 +36,7 @@ import { judgeClientPosition } from "./strategies/position.ts";
 import { type Background, TopologyCache } from "./topology-cache.ts";
 import { type Fetcher, resolveRedirect, type ServedAnswer } from "./upstream.ts";
 
-/**
- * Redirects are never stored by a browser or a shared cache. `private` keeps CDNs and proxies
- * from answering for us (they would bypass the RYOW routing), and `no-store` makes browsers ask
- * again on every click, so an edit or a delete shows on the very next click, even for a 301
- * (which browsers otherwise keep forever). It costs nothing that `max-age=0, must-revalidate`
- * would save: the response has no validator, so revalidating would be a full request anyway.
- */
-export const REDIRECT_CACHE_CONTROL = "private, no-store";
+export { REDIRECT_CACHE_CONTROL } from "./redirect.ts";
 /** Seconds a client should wait before retrying a 503. */
 export const RETRY_AFTER_SECONDS = 5;
 
@@ -93,12 +88,7 @@ function answerLink(
   answer: Exclude<ServedAnswer | CachedAnswer, { kind: "missing" }>,
   routed: Record<string, string>,
 ): Response | Promise<Response> {
-  if (answer.kind === "found") {
-    return new Response(null, {
-      status: answer.redirectStatus,
-      headers: { location: answer.url, "cache-control": REDIRECT_CACHE_CONTROL, ...routed },
-    });
-  }
+  if (answer.kind === "found") return redirectResponse(answer, routed);
   return problemPage(c, linkGone(code, answer.reason), routed);
 }
 
@@ -246,6 +236,14 @@ export function createEdgeApp(options: EdgeAppOptions = {}) {
       detail: "Something went wrong on our side.",
     });
   });
+
+  // A stranger's click on a link held in this isolate's memory is answered before the router
+  // (cache/hit-path.ts); everything else is routed as above. `app.request` calls `app.fetch`.
+  const viaRouter = app.fetch;
+  const hitPath = { topology: cache, linkCaches };
+  app.fetch = (request, env, ctx) =>
+    (env && answerFromMemory(request, env as EdgeBindings, ctx, hitPath)) ||
+    viaRouter(request, env, ctx);
 
   return app;
 }

@@ -5,6 +5,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { TopologySnapshot } from "@firstclick/core";
+import type { ClickEvent, ClickMessage } from "@firstclick/core/clicks";
 import { createEdgeApp, type EdgeAppOptions } from "../src/app.ts";
 import type { EdgeBindings } from "../src/env.ts";
 import { TopologyCache } from "../src/topology-cache.ts";
@@ -150,4 +151,23 @@ export interface LogEntry {
 export async function fixtureLog(contains: string): Promise<LogEntry[]> {
   const res = await fetch(`${fixtureUrl}/_control/log?contains=${encodeURIComponent(contains)}`);
   return (await res.json()) as LogEntry[];
+}
+
+/** An in-memory clicks Queue that records what it was sent (the real one: test/e2e/analytics.test.ts). */
+export function recordingQueue() {
+  const messages: ClickMessage[] = [];
+  const metadata = { metrics: { backlogCount: 0, backlogBytes: 0 } };
+  const queue: Queue<ClickMessage> = {
+    metrics: async () => ({ backlogCount: 0, backlogBytes: 0 }),
+    send: async (body) => {
+      messages.push(body);
+      return { metadata };
+    },
+    sendBatch: async (batch) => {
+      for (const m of batch) messages.push(m.body);
+      return { metadata };
+    },
+  };
+  const events = (): ClickEvent[] => messages.flatMap((m) => m.events);
+  return { queue, messages, events };
 }

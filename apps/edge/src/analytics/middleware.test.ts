@@ -1,30 +1,19 @@
-import type { ClickEvent, ClickMessage } from "@firstclick/core/clicks";
 import { describe, expect, it } from "vitest";
-import { found, newCode, newPrefix, nodeId, program, testEdge } from "../../test/support.ts";
+import {
+  found,
+  newCode,
+  newPrefix,
+  nodeId,
+  program,
+  recordingQueue,
+  testEdge,
+} from "../../test/support.ts";
 
 /**
  * The redirect route's analytics hook, through the whole edge app: which answers become click
  * events, and that they leave in one Queue message per flush. The Queue is an in-memory one that
  * records what it was sent (the real one is exercised in test/e2e/analytics.test.ts).
  */
-
-function recordingQueue() {
-  const messages: ClickMessage[] = [];
-  const metadata = { metrics: { backlogCount: 0, backlogBytes: 0 } };
-  const queue: Queue<ClickMessage> = {
-    metrics: async () => ({ backlogCount: 0, backlogBytes: 0 }),
-    send: async (body) => {
-      messages.push(body);
-      return { metadata };
-    },
-    sendBatch: async (batch) => {
-      for (const m of batch) messages.push(m.body);
-      return { metadata };
-    },
-  };
-  const events = (): ClickEvent[] => messages.flatMap((m) => m.events);
-  return { queue, messages, events };
-}
 
 const BROWSER =
   "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36";

@@ -69,6 +69,11 @@ export class LinkCache {
     this.#logError = o.logError ?? ((m) => console.error(m));
   }
 
+  /** The memory tier alone, synchronously (the hit path ahead of the router, hit-path.ts). */
+  fromMemory(code: string, nowMs: number): CacheEntry | undefined {
+    return this.#memory.get(code, nowMs);
+  }
+
   async get(code: string, o: LookupOptions): Promise<CacheHit | null> {
     if (o.bypass) return null;
     const inMemory = this.#memory.get(code, o.nowMs);
