@@ -118,5 +118,5 @@ export function runLoad(options: LoadOptions, mode: Mode): Promise<LoadResult> {
 /** A short unmeasured run: isolates, connection pools and prepared statements get warm. */
 export async function warmUp(options: LoadOptions, seconds: number): Promise<void> {
   if (seconds <= 0) return;
-  await runLoad(options, { seconds, maxRequests: 50_000 });
+  await runLoad(options, { seconds, maxRequests: Math.max(50_000, seconds * 25_000) });
 }

@@ -70,5 +70,72 @@ export function cacheReport(s: CacheSection): string[] {
       ["l", "l", "l", "l"],
     ),
     "",
+    ...hitPathReport(s),
+    ...steadyReport(s),
+  ];
+}
+
+function steadyReport(s: CacheSection): string[] {
+  if (!s.steady) return [];
+  const { variant: v, predictedReads, warmupSeconds } = s.steady;
+  const a = s.variants.find((x) => x.variant === CACHE_VARIANTS.constant)?.cpuMicrosPerRequest
+    .workerd;
+  const h = v.cpuMicrosPerRequest.workerd;
+  const cost =
+    a !== undefined && h !== undefined ? `${int(a)} / ${int(h)} µs = ${dec(a / h, 2)}` : "–";
+  return [
+    `Steady state: CACHE=memory under constant load, ${warmupSeconds} s (the TTL cap) of warm-up on a fresh Zipf stream, then one timed run. The closed form (apps/edge/src/cache/zipf.ts, \`ttlCacheReadsPerClick\`) gives the reads per redirect of a TTL cache with no size bound at the rate the run reached:`,
+    "",
+    table(
+      [
+        "run",
+        "req/s",
+        "gateway reads / redirect",
+        "closed form at that rate",
+        "Worker CPU µs / redirect",
+        "(a)/(h) Worker CPU",
+      ],
+      [
+        [
+          v.variant,
+          int(v.rps),
+          dec(v.gatewayReadsPerRedirect, 3),
+          dec(predictedReads, 3),
+          int(h ?? Number.NaN),
+          cost,
+        ],
+      ],
+    ),
+    "",
+  ];
+}
+
+/** What one hit costs, from the all-hits variants (absent in runs before they existed). */
+function hitPathReport(s: CacheSection): string[] {
+  const cpu = (name: string) => s.variants.find((v) => v.variant === name)?.cpuMicrosPerRequest;
+  const [a, hot, routed] = [CACHE_VARIANTS.constant, CACHE_VARIANTS.hot, CACHE_VARIANTS.hotRouted]
+    .map(cpu)
+    .map((c) => c?.workerd);
+  if (a === undefined || hot === undefined || routed === undefined) return [];
+  return [
+    "What a hit costs (all hits, the 1,000 most popular links in turn; through the router: the same requests with an expired `ryow_until` cookie, which the hit path leaves to the router):",
+    "",
+    table(
+      ["ratio", "req/s (per round)", "Worker CPU"],
+      [
+        [
+          "(h, all hits)/(a)",
+          ratioText(s.ratios["(h, all hits)/(a)"] ?? null),
+          `${int(a)} / ${int(hot)} µs = ${dec(a / hot, 2)}`,
+        ],
+        [
+          "hit path / through the router",
+          ratioText(s.ratios["(h, all hits)/(h, all hits through the router)"] ?? null),
+          `${int(routed)} / ${int(hot)} µs = ${dec(routed / hot, 2)}`,
+        ],
+      ],
+      ["l", "l", "l"],
+    ),
+    "",
   ];
 }

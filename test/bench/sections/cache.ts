@@ -4,14 +4,17 @@
  *   Zipf s = 1.1 over 100,000 old links: (a) constant 302 (the ceiling), (c) cookie, CACHE=off,
  *   (h) cookie, CACHE=on (memory, then caches.default), and CACHE=memory;
  *   all distinct, 60,000 other old links each asked once in the whole section (the cache cannot
- *   help): (c) and (h′) with CACHE=on and CACHE=memory.
+ *   help): (c) and (h′) with CACHE=on and CACHE=memory;
+ *   all hits, the 1,000 most popular links in turn: CACHE=memory through the hit path, and
+ *   through the router (an expired ryow_until cookie), for what a hit costs against (a).
  * Every variant walks its list on from run to run (warm-up, timed, next round), so no run
  * replays requests an earlier one cached. Gateway reads per redirect come from the gateways' own
  * counters over the timed runs; hit ratio = 1 − reads per redirect (under cookie without a
  * cookie, every miss is exactly one replica read).
  */
 
-import { zipfSampler } from "../../../apps/edge/src/cache/zipf.ts";
+import { DEFAULT_CACHE_MAX_TTL_SECONDS } from "../../../apps/edge/src/cache/settings.ts";
+import { ttlCacheReadsPerClick, zipfSampler } from "../../../apps/edge/src/cache/zipf.ts";
 import { type BenchContext, compareOptions } from "../context.ts";
 import type { ReadsDelta } from "../counters.ts";
 import type { BenchRequest } from "../load.ts";
@@ -25,7 +28,29 @@ export const CACHE_VARIANTS = {
   cookieScan: "(c) cookie, no cache, all distinct",
   scan: "(h′) cookie + cache, all distinct",
   scanMemory: "(h′) CACHE=memory, all distinct",
+  hot: "(h) CACHE=memory, 1,000 hot links: all hits",
+  hotRouted: "(h) CACHE=memory, all hits through the router",
+  steady: "(h) CACHE=memory, Zipf 1.1, steady state",
 } as const;
+
+/**
+ * The steady-state run: CACHE=memory on a fresh Zipf stream for the TTL cap (every entry read,
+ * expired and read again), then one timed run. The alternating rounds above give each variant a
+ * few seconds at a time, after which most of its entries have expired: their hit ratio is below
+ * the one a cache under constant load keeps, which this run measures, beside the closed form
+ * (apps/edge/src/cache/zipf.ts) at the rate it reached.
+ */
+export const STEADY_WARMUP_SECONDS = 60;
+const STEADY_LIST = 1_000_000;
+
+/** Links of the all-hits workload: the most popular ones, asked in turn (cached after one pass). */
+export const HOT_LINKS = 1_000;
+/**
+ * The all-hits workload once more, each request with an expired `ryow_until` cookie: the cookie
+ * strategy reads a replica for it, so it is a hit too, but one that the hit path ahead of the
+ * router leaves to the router (apps/edge/src/cache/hit-path.ts). Side by side: what that path saves.
+ */
+const EXPIRED_WINDOW = { cookie: "ryow_until=1" };
 
 export const ZIPF_S = 1.1;
 /** Links the Zipf draw ranks, and links only the all-distinct walk asks for (none in both). */
@@ -60,7 +85,15 @@ export interface CacheVariantResult extends VariantSummary {
   hitRatio: number;
 }
 
+export interface SteadyState {
+  variant: CacheVariantResult;
+  /** The closed form's reads per redirect at the rate this run reached, TTL = the cap (60 s). */
+  predictedReads: number;
+  warmupSeconds: number;
+}
+
 export interface CacheSection {
+  steady: SteadyState | null;
   runs: Run[];
   variants: CacheVariantResult[];
   ratios: Record<string, ReturnType<typeof ratio>>;
@@ -96,6 +129,14 @@ export async function cacheWorkload(ctx: BenchContext): Promise<CacheSection> {
   const distinct = ctx.seed.ranked
     .slice(ZIPF_LINKS)
     .map((code): BenchRequest => ({ path: `/${code}` }));
+  const hotCodes = ranked.slice(0, HOT_LINKS);
+  const hot = Array.from(
+    { length: ZIPF_LIST },
+    (_, i): BenchRequest => ({
+      path: `/${hotCodes[i % hotCodes.length] ?? ""}`,
+    }),
+  );
+  const hotRouted = hot.map((r): BenchRequest => ({ ...r, headers: EXPIRED_WINDOW }));
   const wanted: { name: string; url: string | undefined; requests: BenchRequest[] }[] = [
     { name: CACHE_VARIANTS.constant, url: urls.constant, requests: zipf },
     { name: CACHE_VARIANTS.cookie, url: urls.cookie, requests: zipf },
@@ -104,6 +145,8 @@ export async function cacheWorkload(ctx: BenchContext): Promise<CacheSection> {
     { name: CACHE_VARIANTS.cookieScan, url: urls.cookie, requests: distinct },
     { name: CACHE_VARIANTS.scan, url: urls.cached, requests: distinct },
     { name: CACHE_VARIANTS.scanMemory, url: urls.cachedMemory, requests: distinct },
+    { name: CACHE_VARIANTS.hot, url: urls.cachedMemory, requests: hot },
+    { name: CACHE_VARIANTS.hotRouted, url: urls.cachedMemory, requests: hotRouted },
   ];
   const plan = wanted.flatMap((v) => (v.url ? [{ ...v, url: v.url }] : []));
   ctx.log(
@@ -125,7 +168,9 @@ export async function cacheWorkload(ctx: BenchContext): Promise<CacheSection> {
     };
   });
   const V = CACHE_VARIANTS;
+  const steady = urls.cachedMemory ? await steadyState(ctx, urls.cachedMemory, ranked) : null;
   return {
+    steady,
     runs,
     variants,
     ratios: {
@@ -135,7 +180,40 @@ export async function cacheWorkload(ctx: BenchContext): Promise<CacheSection> {
       "(h, memory)/(a)": ratio(runs, V.cachedMemory, V.constant),
       "(h, memory)/(c)": ratio(runs, V.cachedMemory, V.cookie),
       "(h′, memory)/(c)": ratio(runs, V.scanMemory, V.cookieScan),
+      "(h, all hits)/(a)": ratio(runs, V.hot, V.constant),
+      "(h, all hits)/(h, all hits through the router)": ratio(runs, V.hot, V.hotRouted),
     },
     workload: { links: ranked.length, s: ZIPF_S, listLength: ZIPF_LIST, distinct: distinct.length },
+  };
+}
+
+async function steadyState(ctx: BenchContext, url: string, ranked: string[]): Promise<SteadyState> {
+  const requests = zipfPaths(ranked, ZIPF_S, STEADY_LIST, 2).map(
+    (path): BenchRequest => ({ path }),
+  );
+  ctx.log(`edge cache: steady state, ${STEADY_WARMUP_SECONDS} s of warm-up first`);
+  const runs = await compare(
+    [{ name: CACHE_VARIANTS.steady, origin: url, requests, continuous: true }],
+    {
+      ...compareOptions(ctx),
+      rounds: 1,
+      warmupSeconds: STEADY_WARMUP_SECONDS,
+      countRequests: 0,
+    },
+  );
+  const reads = readsPerRedirect(runs, CACHE_VARIANTS.steady);
+  const variant = {
+    ...summarize(runs, CACHE_VARIANTS.steady),
+    gatewayReadsPerRedirect: reads,
+    hitRatio: 1 - reads,
+  };
+  return {
+    variant,
+    predictedReads: ttlCacheReadsPerClick(
+      ZIPF_LINKS,
+      ZIPF_S,
+      variant.rps * DEFAULT_CACHE_MAX_TTL_SECONDS,
+    ),
+    warmupSeconds: STEADY_WARMUP_SECONDS,
   };
 }

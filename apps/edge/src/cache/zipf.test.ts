@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { zipfSampler, zipfTopShare } from "./zipf.ts";
+import { ttlCacheReadsPerClick, zipfSampler, zipfTopShare } from "./zipf.ts";
 
 /** Evenly spaced draws: the counts follow the distribution exactly, no randomness involved. */
 function counts(n: number, s: number, draws: number): number[] {
@@ -47,5 +47,45 @@ describe("zipfTopShare", () => {
     expect(zipfTopShare(100_000, 1.1, 1_000)).toBeLessThan(0.8);
     expect(zipfTopShare(10, 1.1, 0)).toBe(0);
     expect(zipfTopShare(10, 1.1, 10)).toBe(1);
+  });
+});
+
+describe("ttlCacheReadsPerClick", () => {
+  it("is every click with no clicks per TTL, and falls as clicks per TTL grow", () => {
+    expect(ttlCacheReadsPerClick(1_000, 1.1, 0)).toBeCloseTo(1, 12);
+    const curve = [1e3, 1e4, 1e5, 1e6].map((c) => ttlCacheReadsPerClick(1_000, 1.1, c));
+    for (let i = 1; i < curve.length; i++) expect(curve[i]).toBeLessThan(curve[i - 1] ?? 0);
+  });
+
+  it("one item clicked R·T times per TTL is read once per TTL: 1 / (1 + R·T)", () => {
+    expect(ttlCacheReadsPerClick(1, 1.1, 99)).toBeCloseTo(0.01, 12);
+  });
+
+  it("agrees with a simulated TTL cache (Poisson clicks) within a few percent", () => {
+    const n = 200;
+    const clicksPerTtl = 500;
+    const sample = zipfSampler(n, 1.1);
+    let seed = 7;
+    const u = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed / 2_147_483_648;
+    };
+    const expires = new Float64Array(n);
+    let reads = 0;
+    const clicks = 200_000;
+    let t = 0;
+    for (let i = 0; i < clicks; i++) {
+      t += -Math.log(1 - u()) / clicksPerTtl; // TTL = 1
+      const k = sample(u());
+      if ((expires[k] ?? 0) <= t) {
+        reads++;
+        expires[k] = t + 1;
+      }
+    }
+    expect(reads / clicks).toBeCloseTo(ttlCacheReadsPerClick(n, 1.1, clicksPerTtl), 2);
+  });
+
+  it("refuses a negative rate", () => {
+    expect(() => ttlCacheReadsPerClick(10, 1.1, -1)).toThrow(RangeError);
   });
 });

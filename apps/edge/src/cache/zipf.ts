@@ -50,3 +50,23 @@ export function zipfTopShare(n: number, s: number, top: number): number {
   if (top >= n) return 1;
   return cumulative(n, s)[top - 1] ?? 1;
 }
+
+/**
+ * Gateway reads per click of a TTL cache with no size bound, at steady state, when `clicksPerTtl`
+ * clicks (Poisson, Zipf(s) over n items) arrive per TTL: a code clicked at rate λ is read, then
+ * served for the TTL, so it costs λ / (1 + λT) reads per second, and per click
+ * Σ pₖ / (1 + pₖ·R·T). Reads per click depend on R·T alone. No cache bounded by the TTL does
+ * better on this draw without asking for codes before they are clicked.
+ */
+export function ttlCacheReadsPerClick(n: number, s: number, clicksPerTtl: number): number {
+  check(n, s);
+  if (!(clicksPerTtl >= 0)) throw new RangeError(`clicksPerTtl must be ≥ 0, got ${clicksPerTtl}`);
+  let norm = 0;
+  for (let k = 1; k <= n; k++) norm += k ** -s;
+  let reads = 0;
+  for (let k = 1; k <= n; k++) {
+    const p = k ** -s / norm;
+    reads += p / (1 + p * clicksPerTtl);
+  }
+  return reads;
+}
