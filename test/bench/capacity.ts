@@ -144,8 +144,10 @@ export function capacityInputs(sections: CapacitySources): CapacityInputs | null
     originCreateMicros: createAsync ? (createAsync.cpuMicrosPerRequest.origin ?? null) : null,
     pgCreateMicros: createAsync ? sumGroups(createAsync.cpuMicrosPerRequest, "pg:") : null,
     cookiePrimaryShare: variant(sections.primaries, VARIANTS.cookie)?.primaryShare ?? null,
-    // CACHE=memory: the tier every deployment has (the Cache API's share depends on the location).
+    // CACHE=memory under constant load (the steady-state run): the tier every deployment has
+    // (the Cache API's share depends on the location); the rounds' figure without that run.
     cacheHitRatio:
+      sections.cache?.steady?.variant.hitRatio ??
       sections.cache?.variants.find((v) => v.variant === CACHE_VARIANTS.cachedMemory)?.hitRatio ??
       null,
     analytics: analyticsInputs(sections.redirect?.analytics ?? null),
@@ -244,7 +246,7 @@ export function capacitySection(x: CapacityInputs): string[] {
           "gateway processes with the edge cache, (h)",
           x.cacheHitRatio === null
             ? "–"
-            : `as above × (1 − ${pct(x.cacheHitRatio, 1)} hit ratio measured, Zipf s = 1.1 over 100,000 links, one isolate's memory at the bench's rate with the 60 s cap: a lower bound, since more clicks per TTL hit more often)`,
+            : `as above × (1 − ${pct(x.cacheHitRatio, 1)} hit ratio measured, Zipf s = 1.1 over 100,000 links, one isolate's memory at steady state at the bench's rate with the 60 s cap: a lower bound, since more clicks per TTL hit more often; apps/edge/src/cache/README.md gives it by rate)`,
           plan.gatewayProcessesCached === null
             ? "not measured"
             : `**${int(plan.gatewayProcessesCached)}** processes (hot links answered at the edge; a scan of distinct codes still needs the row above)`,

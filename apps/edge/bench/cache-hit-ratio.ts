@@ -16,8 +16,9 @@ import { ttlCacheReadsPerClick, zipfSampler } from "../src/cache/zipf.ts";
 const LINKS = 100_000;
 const S = 1.1;
 const TTL_SECONDS = 60;
-/** Rates to simulate: the first argument, comma-separated, or these. */
+/** Rates to simulate: the first argument, comma-separated, or these; entries: the second. */
 const RATES = (process.argv[2] ?? "300,2000,10000,33000,100000").split(",").map(Number);
+const ENTRIES = Number(process.argv[3] ?? DEFAULT_CACHE_MAX_ENTRIES);
 
 const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 function codeOf(i: number): string {
@@ -51,8 +52,8 @@ function simulate(rate: number): { reads: number; entries: number } {
   const cache = new LinkCache({
     config: {
       maxTtlSeconds: TTL_SECONDS,
-      maxEntries: DEFAULT_CACHE_MAX_ENTRIES,
-      maxBytes: DEFAULT_CACHE_MAX_BYTES,
+      maxEntries: ENTRIES,
+      maxBytes: Math.max(DEFAULT_CACHE_MAX_BYTES, ENTRIES * 400),
     },
     window: 30,
     location: null,
@@ -84,7 +85,7 @@ function simulate(rate: number): { reads: number; entries: number } {
 }
 
 console.log(
-  `Zipf s=${S} over ${LINKS.toLocaleString("en")} links, TTL ${TTL_SECONDS} s, memory tier ${DEFAULT_CACHE_MAX_ENTRIES.toLocaleString("en")} entries`,
+  `Zipf s=${S} over ${LINKS.toLocaleString("en")} links, TTL ${TTL_SECONDS} s, memory tier ${ENTRIES.toLocaleString("en")} entries`,
 );
 console.log(
   "| clicks/s at one cache | clicks per TTL | reads per redirect (LinkCache) | closed form, no size bound | entries held |",

@@ -84,7 +84,7 @@ function steadyReport(s: CacheSection): string[] {
   const cost =
     a !== undefined && h !== undefined ? `${int(a)} / ${int(h)} µs = ${dec(a / h, 2)}` : "–";
   return [
-    `Steady state: CACHE=memory under constant load, ${warmupSeconds} s (the TTL cap) of warm-up on a fresh Zipf stream, then one timed run. The closed form (apps/edge/src/cache/zipf.ts, \`ttlCacheReadsPerClick\`) gives the reads per redirect of a TTL cache with no size bound at the rate the run reached:`,
+    `Steady state: CACHE=memory under constant load, ${warmupSeconds} s (one and a half TTL caps) of warm-up on a fresh Zipf stream, then one timed run. The closed form (apps/edge/src/cache/zipf.ts, \`ttlCacheReadsPerClick\`) gives the reads per redirect of a TTL cache with no size bound at the rate the run reached:`,
     "",
     table(
       [

@@ -34,13 +34,16 @@ export const CACHE_VARIANTS = {
 } as const;
 
 /**
- * The steady-state run: CACHE=memory on a fresh Zipf stream for the TTL cap (every entry read,
- * expired and read again), then one timed run. The alternating rounds above give each variant a
+ * The steady-state run: CACHE=memory on a fresh Zipf stream for one and a half TTL caps, then one
+ * timed run. Not exactly one cap: the codes a cold cache reads in its first seconds all expire
+ * together one cap later (and the popular ones again a cap after that), so a run at a multiple
+ * of the cap would measure that wave; half a cap after it, the entries expiring were read by a
+ * warm cache. The alternating rounds above give each variant a
  * few seconds at a time, after which most of its entries have expired: their hit ratio is below
  * the one a cache under constant load keeps, which this run measures, beside the closed form
  * (apps/edge/src/cache/zipf.ts) at the rate it reached.
  */
-export const STEADY_WARMUP_SECONDS = 60;
+export const STEADY_WARMUP_SECONDS = 90;
 const STEADY_LIST = 1_000_000;
 
 /** Links of the all-hits workload: the most popular ones, asked in turn (cached after one pass). */
