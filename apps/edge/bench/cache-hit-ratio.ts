@@ -9,6 +9,7 @@
  * The bench's workerd runs reach a few thousand redirects per second on this machine, and the
  * ratio depends on clicks per TTL only; this gives it at the rates the capacity model needs.
  */
+import { mulberry32, seededCodes } from "@firstclick/core";
 import { LinkCache } from "../src/cache/link-cache.ts";
 import { DEFAULT_CACHE_MAX_BYTES, DEFAULT_CACHE_MAX_ENTRIES } from "../src/cache/settings.ts";
 import { ttlCacheReadsPerClick, zipfSampler } from "../src/cache/zipf.ts";
@@ -20,29 +21,7 @@ const TTL_SECONDS = 60;
 const RATES = (process.argv[2] ?? "300,2000,10000,33000,100000").split(",").map(Number);
 const ENTRIES = Number(process.argv[3] ?? DEFAULT_CACHE_MAX_ENTRIES);
 
-const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-function codeOf(i: number): string {
-  let s = "";
-  let v = i;
-  for (let k = 0; k < 7; k++) {
-    s += BASE62[v % 62];
-    v = Math.floor(v / 62);
-  }
-  return s;
-}
-const codes = Array.from({ length: LINKS }, (_, i) => codeOf(i));
-
-/** A deterministic uniform stream (mulberry32). */
-function uniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+const codes = seededCodes(1, LINKS);
 
 const t0 = Date.parse("2026-12-01T12:00:00Z");
 const updatedAt = new Date(t0 - 86_400_000).toISOString();
@@ -59,7 +38,7 @@ function simulate(rate: number): { reads: number; entries: number } {
     location: null,
   });
   const sample = zipfSampler(LINKS, S);
-  const u = uniform(rate);
+  const u = mulberry32(rate);
   const perTtl = rate * TTL_SECONDS;
   const warm = 3 * perTtl;
   const measured = 2 * perTtl;

@@ -13,6 +13,7 @@
  * cookie, every miss is exactly one replica read).
  */
 
+import { mulberry32 } from "@firstclick/core";
 import { DEFAULT_CACHE_MAX_TTL_SECONDS } from "../../../apps/edge/src/cache/settings.ts";
 import { ttlCacheReadsPerClick, zipfSampler } from "../../../apps/edge/src/cache/zipf.ts";
 import { type BenchContext, compareOptions } from "../context.ts";
@@ -64,22 +65,10 @@ export const CACHE_SEED_LINKS = ZIPF_LINKS + SCAN_LINKS;
 /** Draws in the Zipf list; every variant walks it on from run to run, never replaying it. */
 const ZIPF_LIST = 400_000;
 
-/** A deterministic uniform stream (mulberry32), so every run draws the same request list. */
-export function uniformStream(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 /** `length` paths drawn by Zipf(s) over `codes` (codes[0] the most popular). */
 export function zipfPaths(codes: readonly string[], s: number, length: number, seed = 1): string[] {
   const sample = zipfSampler(codes.length, s);
-  const u = uniformStream(seed);
+  const u = mulberry32(seed); // deterministic: every run draws the same request list
   return Array.from({ length }, () => `/${codes[sample(u())] ?? ""}`);
 }
 
