@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { type Cluster, defaultStateDir, poll, up } from "@firstclick/cluster";
-import { PROBLEM, parseLinkAnswer } from "@firstclick/core";
+import { compareLsn, PROBLEM, parseLinkAnswer } from "@firstclick/core";
 import postgres, { type Sql } from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createGatewayApp } from "./app.ts";
@@ -310,5 +310,71 @@ describe("minLsn (strategy position)", () => {
     } finally {
       if (!resumed) await cluster.resumeReplay("s0n1");
     }
+  });
+});
+
+describe("a replica's answers say up to where they include every write (lsn)", () => {
+  async function walPosition(): Promise<string> {
+    const [row] = await writer<{ lsn: string }[]>`select pg_current_wal_lsn()::text as lsn`;
+    if (!row) throw new Error("no WAL position");
+    return row.lsn;
+  }
+  const lsnOf = async (res: Response) => ((await res.json()) as { lsn?: string }).lsn;
+
+  it("a primary's answers carry none; a replica's, from a position read by an earlier lookup", async () => {
+    const primary = createGatewayApp({
+      db: pool(cluster.databaseUrl("s0n0"), "s0n0"),
+      nodeId: "s0n0",
+    });
+    const replica = createGatewayApp({
+      db: pool(cluster.databaseUrl("s0n1"), "s0n1"),
+      nodeId: "s0n1",
+    });
+    const [live, gone] = [code("wlive"), code("wgone")];
+    await insertLink({ code: live });
+    await insertLink({ code: gone, deletedAt: new Date() });
+    const written = await walPosition();
+    expect(await lsnOf(await primary.request(`/links/${live}`))).toBeUndefined();
+    await poll(
+      async () => ((await replica.request(`/links/${gone}`)).status === 410 ? true : undefined),
+      { timeoutMs: 10_000, what: "the replica to replay both inserts" },
+    );
+    for (const [c, status] of [
+      [live, 200],
+      [gone, 410],
+    ] as const) {
+      const res = await replica.request(`/links/${c}`);
+      expect(res.status).toBe(status);
+      const lsn = await lsnOf(res);
+      // The lookup that saw the inserts had replayed them: every later answer includes them.
+      expect(lsn && compareLsn(lsn, written)).toBeGreaterThanOrEqual(0);
+    }
+  });
+
+  it("minLsn met only by the lookup's own reading: looked up once more, answered with that position", async () => {
+    const c = code("wmin");
+    await insertLink({ code: c });
+    const written = await walPosition();
+    const warm = createGatewayApp({
+      db: pool(cluster.databaseUrl("s0n1"), "s0n1"),
+      nodeId: "s0n1",
+    });
+    await poll(
+      async () => ((await warm.request(`/links/${c}`)).status === 200 ? true : undefined),
+      {
+        timeoutMs: 10_000,
+        what: "the replica to replay the insert",
+      },
+    );
+    // A fresh gateway: no finished lookup has read a position yet, so the first lookup's own
+    // reading is all it has; the answer's lsn can only come from the second lookup.
+    const fresh = createGatewayApp({
+      db: pool(cluster.databaseUrl("s0n1"), "s0n1"),
+      nodeId: "s0n1",
+    });
+    const res = await fresh.request(`/links/${c}?minLsn=${written}`);
+    expect(res.status).toBe(200);
+    const lsn = await lsnOf(res);
+    expect(lsn && compareLsn(lsn, written)).toBeGreaterThanOrEqual(0);
   });
 });

@@ -11,7 +11,8 @@ import {
 import { Hono } from "hono";
 import type { Sql } from "postgres";
 import type { z } from "zod";
-import { findLink, nodeHealth } from "./db.ts";
+import { findLink, type LinkLookup, nodeHealth } from "./db.ts";
+import { ReplayWatermark } from "./watermark.ts";
 
 export interface GatewayAppOptions {
   /** A pool to this node's own database (see db.ts `connect`). */
@@ -30,14 +31,40 @@ function describe(error: unknown): string {
 
 /**
  * The shard gateway: one per PostgreSQL node, reading only that node's database. The edge calls
- * `GET /links/:code[?minLsn=X/Y]` (425 "behind" while this node has not replayed minLsn);
+ * `GET /links/:code[?minLsn=X/Y]` (425 "behind" while this node has not replayed minLsn; a
+ * replica's found and gone answers say, as `lsn`, up to where they include every write);
  * operators and benchmarks call `GET /health`.
  */
 export function createGatewayApp({ db, nodeId, logError = console.error }: GatewayAppOptions) {
   // Served `/links/*` requests, whatever their answer: the benchmarks read it from /health to
   // see where the edge sent its reads.
   let linkReads = 0;
+  const watermark = new ReplayWatermark();
   const app = new Hono();
+
+  /**
+   * The lookup, and the WAL position its answer certainly includes (a replica's; null on a
+   * primary or while unknown). watermark.ts says why not the lookup's own reading.
+   */
+  async function read(
+    code: string,
+    minLsn: string | undefined,
+  ): Promise<{ lookup: LinkLookup; lsn: string | null }> {
+    const known = watermark.known();
+    const first = await findLink(db, code, minLsn);
+    watermark.observe(first.replayLsn);
+    if (first.replayLsn === null) return { lookup: first.lookup, lsn: null };
+    const raced =
+      minLsn !== undefined &&
+      first.lookup.kind !== "behind" &&
+      !ReplayWatermark.covers(known, minLsn);
+    if (!raced) return { lookup: first.lookup, lsn: known };
+    // Only this lookup's own reading reached minLsn: its snapshot may predate the write.
+    const reached = watermark.known();
+    const again = await findLink(db, code, minLsn);
+    watermark.observe(again.replayLsn);
+    return { lookup: again.lookup, lsn: again.replayLsn === null ? null : reached };
+  }
 
   app.get("/links/:code", async (c) => {
     linkReads++;
@@ -53,19 +80,21 @@ export function createGatewayApp({ db, nodeId, logError = console.error }: Gatew
         detail: `${MIN_LSN_PARAM} must be a WAL position in PostgreSQL's text form X/Y.`,
       });
     }
-    let lookup: Awaited<ReturnType<typeof findLink>>;
+    let lookup: LinkLookup;
+    let lsn: string | null;
     try {
-      lookup = await findLink(db, code, minLsn);
+      ({ lookup, lsn } = await read(code, minLsn));
     } catch (error) {
+      watermark.forget();
       logError(`gateway ${nodeId}: link lookup failed: ${describe(error)}`);
       // 503 (not 500): the edge reads it as "this node cannot answer now" and tries another.
       return c.json({ error: "database_unavailable" }, GATEWAY_STATUS.unavailable);
     }
     switch (lookup.kind) {
       case "found":
-        return c.json(lookup.link, GATEWAY_STATUS.found);
+        return c.json(lsn ? { ...lookup.link, lsn } : lookup.link, GATEWAY_STATUS.found);
       case "gone":
-        return c.json(lookup.link, GATEWAY_STATUS.gone);
+        return c.json(lsn ? { ...lookup.link, lsn } : lookup.link, GATEWAY_STATUS.gone);
       case "missing":
         return c.json(NOT_FOUND, GATEWAY_STATUS.missing);
       case "behind":

@@ -66,13 +66,23 @@ interface LookupRow {
  *
  * With `minLsn` (strategy `position`) the same statement also says whether this node has
  * replayed that far: one comparison in the lookup's own query, no extra round trip. A primary
- * has everything it acknowledged. Known limit: PostgreSQL takes the statement's snapshot before
- * it evaluates pg_last_wal_replay_lsn(), so replay crossing minLsn in the microseconds between
- * the two could pass a row read just before the write; reading the position in a statement of
- * its own first would close that, at one more round trip per position read.
+ * has everything it acknowledged. PostgreSQL takes the statement's snapshot before it evaluates
+ * pg_last_wal_replay_lsn(), so that reading can be a little past what the snapshot holds: the
+ * caller judges with a position read by an earlier, finished lookup (watermark.ts).
+ * `replayLsn` is this statement's reading (null on a primary).
  */
-export async function findLink(sql: Sql, code: string, minLsn?: string): Promise<LinkLookup> {
-  const rows = await sql<LookupRow[]>`
+export async function findLink(
+  sql: Sql,
+  code: string,
+  minLsn?: string,
+): Promise<{ lookup: LinkLookup; replayLsn: string | null }> {
+  const rows = await lookupRows(sql, code, minLsn);
+  const row = rows[0];
+  return { lookup: lookupOf(row), replayLsn: row?.replay_lsn ?? null };
+}
+
+function lookupRows(sql: Sql, code: string, minLsn: string | undefined) {
+  return sql<LookupRow[]>`
     with pos as (
       select case when pg_is_in_recovery() then pg_last_wal_replay_lsn() end as replay_lsn
     )
@@ -82,7 +92,9 @@ export async function findLink(sql: Sql, code: string, minLsn?: string): Promise
            l.deleted_at is not null as deleted,
            coalesce(l.expires_at <= now(), false) as expired
     from pos left join links l on l.code = ${code}`;
-  const row = rows[0];
+}
+
+function lookupOf(row: LookupRow | undefined): LinkLookup {
   if (row && !row.reached) return { kind: "behind", replayLsn: row.replay_lsn ?? "0/0" };
   if (!row?.code || row.target === null || row.redirect_status === null || !row.updated_at) {
     return { kind: "missing" };

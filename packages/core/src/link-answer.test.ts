@@ -27,6 +27,19 @@ describe("parseLinkAnswer", () => {
     });
   });
 
+  it("keeps the position a replica answered at, on found and gone answers", () => {
+    expect(parseLinkAnswer(200, { ...found, lsn: "0/3000060" })).toMatchObject({
+      kind: "found",
+      lsn: "0/3000060",
+    });
+    expect(parseLinkAnswer(410, { code: "abc1234", reason: "deleted", lsn: "1/A0" })).toEqual({
+      kind: "gone",
+      reason: "deleted",
+      lsn: "1/A0",
+    });
+    expect(parseLinkAnswer(410, { code: "abc1234", reason: "deleted", lsn: "later" })).toBeNull();
+  });
+
   it("keeps a found link's expiry (the edge's cache never serves it past that)", () => {
     const expiring = { ...found, expiresAt: "2026-12-02T10:00:00.000Z" };
     expect(parseLinkAnswer(200, expiring)).toMatchObject({ expiresAt: "2026-12-02T10:00:00.000Z" });
@@ -130,6 +143,7 @@ describe("the found answer's fast check agrees with LinkFoundSchema", () => {
       "",
       undefined,
     ],
+    lsn: ["0/3000060", "FFFFFFFF/FFFFFFFF", "0/0", "0/", "x/y", "", null, 5, undefined],
   };
   const cases: [string, unknown][] = [];
   for (const [field, list] of Object.entries(values)) {
@@ -152,6 +166,7 @@ describe("the found answer's fast check agrees with LinkFoundSchema", () => {
         redirectStatus: schema.data.redirectStatus,
         updatedAt: schema.data.updatedAt,
         expiresAt: schema.data.expiresAt,
+        ...(schema.data.lsn === undefined ? {} : { lsn: schema.data.lsn }),
       });
     }
   });

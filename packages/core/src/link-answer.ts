@@ -37,6 +37,13 @@ const ISO_TIME = regexes.datetime({ offset: true });
 const isHttpUrl = (u: string): boolean =>
   (u.startsWith("https://") || u.startsWith("http://")) && URL.canParse(u);
 
+/**
+ * A replica's answers say how far it had replayed WAL before the lookup started (`lsn`): every
+ * write up to there is in the answer. The edge's cache keeps it, so a cached answer can serve a
+ * position token it satisfies (apps/edge/src/cache/README.md). Absent on a primary's answers.
+ */
+const answeredAt = lsn.optional();
+
 /** 200: the link, with the time of its last write (the cache tiers by it). */
 export const LinkFoundSchema = z.object({
   code: z.string().min(1).max(64),
@@ -44,6 +51,7 @@ export const LinkFoundSchema = z.object({
   redirectStatus: z.union(REDIRECT_STATUSES.map((s) => z.literal(s))),
   expiresAt: isoTime.nullable(),
   updatedAt: isoTime,
+  lsn: answeredAt,
 });
 export type LinkFound = z.infer<typeof LinkFoundSchema>;
 
@@ -52,6 +60,7 @@ export const LinkGoneSchema = z.object({
   code: z.string().min(1).max(64),
   reason: z.enum(["deleted", "expired"]),
   updatedAt: isoTime.optional(),
+  lsn: answeredAt,
 });
 export type LinkGone = z.infer<typeof LinkGoneSchema>;
 
@@ -88,9 +97,11 @@ export type LinkAnswer =
       redirectStatus: RedirectStatus;
       updatedAt: string;
       expiresAt: string | null;
+      /** A replica's: WAL it had replayed before the lookup (absent: unknown, a primary). */
+      lsn?: string;
     }
   | { kind: "missing" }
-  | { kind: "gone"; reason: "deleted" | "expired"; updatedAt?: string }
+  | { kind: "gone"; reason: "deleted" | "expired"; updatedAt?: string; lsn?: string }
   | { kind: "behind"; replayLsn: string };
 
 /**
@@ -102,21 +113,20 @@ export function parseLinkAnswer(status: number, body: unknown): LinkAnswer | nul
     const fast = foundFast(body);
     if (fast) return fast;
     const r = LinkFoundSchema.safeParse(body);
-    return r.success
-      ? {
-          kind: "found",
-          url: r.data.url,
-          redirectStatus: r.data.redirectStatus,
-          updatedAt: r.data.updatedAt,
-          expiresAt: r.data.expiresAt,
-        }
-      : null;
+    if (!r.success) return null;
+    const { url, redirectStatus, updatedAt, expiresAt, lsn } = r.data;
+    const answer: LinkAnswer = { kind: "found", url, redirectStatus, updatedAt, expiresAt };
+    if (lsn !== undefined) answer.lsn = lsn;
+    return answer;
   }
   if (status === GATEWAY_STATUS.gone) {
     const r = LinkGoneSchema.safeParse(body);
     if (!r.success) return null;
-    const { reason, updatedAt } = r.data;
-    return updatedAt === undefined ? { kind: "gone", reason } : { kind: "gone", reason, updatedAt };
+    const { reason, updatedAt, lsn } = r.data;
+    const answer: LinkAnswer = { kind: "gone", reason };
+    if (updatedAt !== undefined) answer.updatedAt = updatedAt;
+    if (lsn !== undefined) answer.lsn = lsn;
+    return answer;
   }
   if (status === GATEWAY_STATUS.missing) {
     return LinkMissingSchema.safeParse(body).success ? { kind: "missing" } : null;
@@ -139,7 +149,7 @@ export function parseLinkAnswer(status: number, body: unknown): LinkAnswer | nul
 function foundFast(body: unknown): LinkAnswer | null {
   if (typeof body !== "object" || body === null || Array.isArray(body)) return null;
   const b = body as Record<string, unknown>;
-  const { code, url, redirectStatus, expiresAt, updatedAt } = b;
+  const { code, url, redirectStatus, expiresAt, updatedAt, lsn } = b;
   if (typeof code !== "string" || code.length < 1 || code.length > 64) return null;
   if (typeof url !== "string" || url.length > 4096 || !isHttpUrl(url)) return null;
   if (
@@ -152,5 +162,7 @@ function foundFast(body: unknown): LinkAnswer | null {
   if (expiresAt !== null && (typeof expiresAt !== "string" || !ISO_TIME.test(expiresAt)))
     return null;
   if (typeof updatedAt !== "string" || !ISO_TIME.test(updatedAt)) return null;
-  return { kind: "found", url, redirectStatus, updatedAt, expiresAt };
+  if (lsn === undefined) return { kind: "found", url, redirectStatus, updatedAt, expiresAt };
+  if (!isLsn(lsn)) return null;
+  return { kind: "found", url, redirectStatus, updatedAt, expiresAt, lsn };
 }
