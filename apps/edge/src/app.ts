@@ -1,4 +1,4 @@
-import { isShortCode, POSITION_HEADER, PROBLEM } from "@firstclick/core";
+import { currentTimeline, isShortCode, POSITION_HEADER, PROBLEM } from "@firstclick/core";
 import { type Context, Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { clickAnalytics } from "./analytics/middleware.ts";
@@ -173,11 +173,19 @@ export function createEdgeApp(options: EdgeAppOptions = {}) {
         nowSeconds,
       }),
     ]);
-    // A client the strategies send to the primary, or whose position token names this shard,
-    // may have just written the link: only a gateway can answer it (cache/README.md).
+    // A client the strategies send to the primary may have just written the link: only a
+    // gateway can answer it. A position token for this shard is answered from the cache only by
+    // an entry a replica read at or past it (cache/README.md, "Exact for the writer").
     const linkCache = linkCaches.for(config);
     const hit = linkCache
-      ? await linkCache.get(code, { nowMs: now, bypass: route === "primary" || position !== null })
+      ? await linkCache.get(code, {
+          nowMs: now,
+          bypass: route === "primary" || position?.kind === "lost",
+          position:
+            position?.kind === "wait"
+              ? { shard, timeline: currentTimeline(topology.historyOf(shard)), lsn: position.lsn }
+              : undefined,
+        })
       : null;
     if (hit) {
       return answerLink(c, code, hit.entry.answer, {
@@ -207,7 +215,11 @@ export function createEdgeApp(options: EdgeAppOptions = {}) {
     }
     const routed = { "x-firstclick-route": routeHeader(result.servedBy, result.shard) };
     const { answer } = result;
-    linkCache?.put(code, answer, { nowMs: Date.now(), background: background(c) });
+    linkCache?.put(code, answer, {
+      nowMs: Date.now(),
+      background: background(c),
+      readAt: { shard: result.shard, timeline: currentTimeline(topology.historyOf(result.shard)) },
+    });
     if (answer.kind === "missing") {
       return problemPage(c, plan.lost ? linkLost(code) : linkNotFound(code), routed);
     }

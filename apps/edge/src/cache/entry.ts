@@ -1,4 +1,4 @@
-import { REDIRECT_STATUSES } from "@firstclick/core";
+import { isLsn, REDIRECT_STATUSES } from "@firstclick/core";
 import { z } from "zod";
 
 /**
@@ -23,8 +23,21 @@ export const CachedAnswerSchema = z.discriminatedUnion("kind", [
 ]);
 export type CachedAnswer = z.infer<typeof CachedAnswerSchema>;
 
+/**
+ * Where a replica's answer was read (its gateway's `lsn`, core's link-answer.ts): every write to
+ * `shard` on `timeline` up to `lsn` is in it, so it serves a position token for the same shard and
+ * timeline at or before `lsn` (link-cache.ts). Absent for a primary's answer.
+ */
+export const EntryPositionSchema = z.object({
+  shard: z.string().min(1).max(64),
+  timeline: z.number().int().positive(),
+  lsn: z.string().refine(isLsn),
+});
+export type EntryPosition = z.infer<typeof EntryPositionSchema>;
+
 export const CacheEntrySchema = z.object({
   answer: CachedAnswerSchema,
+  position: EntryPositionSchema.optional(),
   /** When a gateway gave this answer (ms since the epoch). */
   fetchedAtMs: z.number().int().nonnegative(),
   /** Past this the entry is not served, whatever a tier still holds. */
@@ -43,7 +56,11 @@ export const ENTRY_OVERHEAD_BYTES = 200;
 /** What an entry is charged against CACHE_MAX_BYTES (strings as UTF-16, the worst case). */
 export function entryBytes(code: string, entry: CacheEntry): number {
   const a = entry.answer;
+  const p = entry.position;
   const strings =
-    code.length + (a.kind === "found" ? a.url.length : 0) + (a.updatedAt?.length ?? 0);
+    code.length +
+    (a.kind === "found" ? a.url.length : 0) +
+    (a.updatedAt?.length ?? 0) +
+    (p ? p.shard.length + p.lsn.length : 0);
   return ENTRY_OVERHEAD_BYTES + 2 * strings;
 }

@@ -315,3 +315,56 @@ describe("LinkCache with the gateway's answers", () => {
     expect(cache.put("fresh410", gone, { nowMs: now, background: tasks().background })).toBe(0);
   });
 });
+
+describe("LinkCache and position tokens", () => {
+  const readAt = { shard: "s0", timeline: 2 };
+  const need = (lsn: string, o: Partial<typeof readAt> = {}) => ({ ...readAt, ...o, lsn });
+  const stamped = (nowMs: number) => ({ ...found(nowMs, 3600), lsn: "0/5000000" });
+
+  it("an entry a replica read at L serves a token at or before L on its shard and timeline, no other", async () => {
+    const { make } = setup();
+    const cache = make();
+    const c = code();
+    const now = Date.now();
+    cache.put(c, stamped(now), { nowMs: now, background: () => {}, readAt });
+    const get = (position: ReturnType<typeof need>) =>
+      cache.get(c, { nowMs: now, bypass: false, position });
+    expect((await get(need("0/4FFFFFF")))?.tier).toBe("memory");
+    expect((await get(need("0/5000000")))?.entry.position).toEqual({ ...readAt, lsn: "0/5000000" });
+    expect(await get(need("0/5000001"))).toBeNull();
+    expect(await get(need("0/100", { shard: "s1" }))).toBeNull();
+    // A failover since the read: the entry's timeline is no longer the shard's.
+    expect(await get(need("0/100", { timeline: 3 }))).toBeNull();
+    // A stranger (no token) is served as ever.
+    expect((await cache.get(c, { nowMs: now, bypass: false }))?.tier).toBe("memory");
+  });
+
+  it("an answer without a position (a primary's, or no shard known) never serves a token", async () => {
+    const { make } = setup();
+    const cache = make();
+    const [primaryRead, unplaced] = [code(), code()];
+    const now = Date.now();
+    cache.put(primaryRead, found(now, 3600), { nowMs: now, background: () => {}, readAt });
+    cache.put(unplaced, stamped(now), { nowMs: now, background: () => {} });
+    for (const c of [primaryRead, unplaced]) {
+      expect(await cache.get(c, { nowMs: now, bypass: false, position: need("0/1") })).toBeNull();
+      expect(await cache.get(c, { nowMs: now, bypass: false })).not.toBeNull();
+    }
+  });
+
+  it("the location tier keeps the position for the location's other isolates", async () => {
+    const { make } = setup();
+    const c = code();
+    const now = Date.now();
+    const t = tasks();
+    const first = make();
+    expect(await first.get(c, { nowMs: now, bypass: false })).toBeNull();
+    expect(await first.get(c, { nowMs: now, bypass: false })).toBeNull();
+    first.put(c, stamped(now), { nowMs: now, background: t.background, readAt });
+    await t.settle();
+    const other = make();
+    expect(await other.get(c, { nowMs: now, bypass: false })).toBeNull();
+    const hit = await other.get(c, { nowMs: now, bypass: false, position: need("0/5000000") });
+    expect(hit?.tier).toBe("location");
+  });
+});

@@ -1,7 +1,7 @@
-import type { RyowWindow } from "@firstclick/core";
+import { compareLsn, type RyowWindow } from "@firstclick/core";
 import { LRUCache } from "lru-cache";
 import { Doorkeeper } from "./doorkeeper.ts";
-import type { CacheEntry } from "./entry.ts";
+import type { CacheEntry, EntryPosition } from "./entry.ts";
 import type { LocationTier } from "./location-tier.ts";
 import { MemoryTier } from "./memory-tier.ts";
 import type { CacheConfig } from "./settings.ts";
@@ -12,8 +12,8 @@ import { type CacheableAnswer, cacheTtlSeconds, windowSeconds } from "./ttl.ts";
  * asks a gateway and hands the answer back with `put`. The caller owns every consistency
  * decision (README.md beside this file):
  *   - `bypass: true` whenever the RYOW strategies send this request to the primary (cookie
- *     window, redis key) or it carries a position for the code's shard. The cache knows no
- *     positions; a hit returns `fetchedAtMs` for a caller that can prove more.
+ *     window, redis key) or its position token was lost in a failover; `position` when the
+ *     token names the code's shard: only an entry a replica read at or past it answers.
  *   - `put` every gateway answer; the cache keeps only what is old enough (ttl.ts).
  *   - `purge` on the origin's notice after an edit or a delete.
  * The location tier admits a code on its second miss in this isolate (doorkeeper.ts): a code
@@ -39,6 +39,23 @@ export interface LookupOptions {
   nowMs: number;
   /** True: the request must reach a gateway; the cache is not even looked at. */
   bypass: boolean;
+  /**
+   * A position token's need for the code's shard (its `wait` judgement on the shard's current
+   * timeline): only an entry read at or past it, on that shard and timeline, may answer.
+   */
+  position?: EntryPosition;
+}
+
+/** Whether the entry includes every write up to `need` (same shard, same timeline). */
+export function satisfies(entry: CacheEntry, need: EntryPosition | undefined): boolean {
+  if (!need) return true;
+  const at = entry.position;
+  return (
+    at !== undefined &&
+    at.shard === need.shard &&
+    at.timeline === need.timeline &&
+    compareLsn(at.lsn, need.lsn) >= 0
+  );
 }
 
 export interface LinkCacheOptions {
@@ -77,7 +94,8 @@ export class LinkCache {
   async get(code: string, o: LookupOptions): Promise<CacheHit | null> {
     if (o.bypass) return null;
     const inMemory = this.#memory.get(code, o.nowMs);
-    if (inMemory) return { entry: inMemory, tier: "memory" };
+    if (inMemory)
+      return satisfies(inMemory, o.position) ? { entry: inMemory, tier: "memory" } : null;
     if (!this.#location || this.#memory.refuses(code, o.nowMs)) return null;
     // A first miss goes straight to a gateway: most codes of a long tail are never asked again.
     if (!this.#doorkeeper?.admit(code)) return null;
@@ -93,7 +111,7 @@ export class LinkCache {
       return null;
     }
     this.#memory.set(code, entry, o.nowMs);
-    return { entry, tier: "location" };
+    return satisfies(entry, o.position) ? { entry, tier: "location" } : null;
   }
 
   /**
@@ -102,7 +120,16 @@ export class LinkCache {
    * a code whose location lookup just missed (its second miss here): a one-hit code is kept in
    * memory only.
    */
-  put(code: string, answer: CacheableAnswer, o: { nowMs: number; background: Background }): number {
+  put(
+    code: string,
+    answer: CacheableAnswer,
+    o: {
+      nowMs: number;
+      background: Background;
+      /** The shard that answered and its current timeline: with the answer's `lsn`, the entry's position. */
+      readAt?: Omit<EntryPosition, "lsn">;
+    },
+  ): number {
     const ttl = cacheTtlSeconds(answer, o.nowMs, {
       window: this.#window,
       maxTtlSeconds: this.#maxTtlSeconds,
@@ -121,6 +148,7 @@ export class LinkCache {
       fetchedAtMs: o.nowMs,
       expiresAtMs: o.nowMs + ttl * 1000,
     };
+    if (answer.lsn !== undefined && o.readAt) entry.position = { ...o.readAt, lsn: answer.lsn };
     if (!this.#memory.set(code, entry, o.nowMs)) return 0;
     if (this.#location && this.#awaitingPut.delete(code)) {
       o.background(

@@ -8,7 +8,7 @@ import { type CacheEntry, CacheEntrySchema } from "./entry.ts";
  */
 
 /** Bump when CacheEntry's shape changes, so old documents are simply missed. */
-const KEY_VERSION = "v1";
+const KEY_VERSION = "v2";
 
 /** The part of the Cache API this tier uses (tests hand in a failing one). */
 export type LocationCache = Pick<Cache, "match" | "put" | "delete">;

@@ -29,13 +29,15 @@ const nowSeconds = () => Math.floor(Date.now() / 1000);
 /** A one-shard edge whose three nodes hold `code`, written an hour ago unless `young`. */
 async function cachedEdge(
   code: string,
-  o: { env?: Record<string, unknown>; young?: boolean } = {},
+  o: { env?: Record<string, unknown>; young?: boolean; lsn?: string } = {},
 ) {
   const prefix = newPrefix();
   const edge = testEdge({ prefix, env: o.env });
   const nodes = [0, 1, 2].map((k) => nodeId(prefix, 0, k));
   const answer = found(code);
   if (!o.young) answer.body.updatedAt = HOUR_AGO();
+  // What a replica's gateway adds: the position its answer includes every write up to.
+  if (o.lsn) Object.assign(answer.body, { lsn: o.lsn });
   await program(nodes, code, answer);
   /** Another isolate of the same location: its own memory, the same Cache API. */
   const sibling = (env = o.env) => testEdge({ prefix, env });
@@ -163,6 +165,30 @@ describe("a writer is never answered from the cache", () => {
     }
     const log = await fixtureLog(`/links/${code}`);
     expect(log.slice(1).map((e) => e.path.endsWith("?minLsn=0/3000060"))).toEqual([true, true]);
+  });
+
+  it("a position token is answered from the cache by an entry a replica read at or past it, and only then", async () => {
+    const code = newCode();
+    const secret = "position-cache-secret";
+    const env = { STRATEGY: "cookie,position", RYOW_SECRET: secret };
+    const { edge } = await cachedEdge(code, { env, lsn: "0/5000000" });
+    await edge.fetch(`/${code}`);
+    const token = (lsn: string) =>
+      encodePositionToken([{ shard: "s0", timeline: 1, lsn, writtenAt: nowSeconds() }], secret);
+    const routes = [];
+    for (const lsn of ["0/4000000", "0/5000000", "0/5000001"]) {
+      const res = await edge.fetch(`/${code}`, {
+        headers: { [POSITION_HEADER]: await token(lsn) },
+      });
+      routes.push(route(res));
+    }
+    expect(routes).toEqual([
+      "cache; shard=s0; tier=memory",
+      "cache; shard=s0; tier=memory",
+      "replica; shard=s0",
+    ]);
+    const log = await fixtureLog(`/links/${code}`);
+    expect(log.map((e) => e.path.endsWith("?minLsn=0/5000001"))).toEqual([false, true]);
   });
 
   it("a signed cookie counts as the writer too (RYOW_SECRET set)", async () => {
