@@ -22,7 +22,7 @@ interface Link {
   editToken: string;
 }
 
-const NAMES = ["edited", "deleted", "operator"] as const;
+const NAMES = ["edited", "deleted", "operator", "token"] as const;
 let links: Record<(typeof NAMES)[number], Link>;
 
 /**
@@ -152,5 +152,32 @@ describe("a write no purge reached (an operator's UPDATE on the primary)", () =>
     // 0.5 s of slack: the poll's interval and the clicks themselves.
     expect(Date.now() - replicated).toBeLessThan(MAX_TTL_SECONDS * 1000 + 500);
     expect(stale.every((s) => s.startsWith("cache/"))).toBe(true);
+  });
+});
+
+describe("a position token holder after an edit", () => {
+  it("never gets the old target, and is answered from the cache once an entry was read past the edit", async () => {
+    const { creator, code, editToken } = links.token;
+    expect((await untilCached(code)).route).toBe("cache");
+    const newUrl = target("cache-token-new");
+    const edit = await creator.edit(code, editToken, { url: newUrl });
+    expect(edit.status).toBe(200);
+    const token = edit.headers.get(POSITION_HEADER) ?? "";
+    // Another device of the editor: only the token (no cookie), the hit path does not apply.
+    const device = system.client();
+    const clicks: Followed[] = [];
+    await poll(
+      async () => {
+        const click = await device.follow(code, { headers: { [POSITION_HEADER]: token } });
+        clicks.push(click);
+        return click.route === "cache" ? click : undefined;
+      },
+      {
+        timeoutMs: 30_000,
+        intervalMs: 200,
+        what: `a cache hit for ${code} with the editor's token`,
+      },
+    );
+    expect(clicks.filter((c) => c.location !== newUrl)).toEqual([]);
   });
 });
