@@ -60,17 +60,19 @@ export function answerFromMemory(
   ctx: { waitUntil(task: Promise<unknown>): void } | undefined,
   deps: HitPathDeps,
 ): Response | null {
-  const method = request.method;
-  if (method !== "GET" && method !== "HEAD") return null;
-  const code = codeOf(request.url);
-  if (code === null || !carriesNoRyowState(request.headers)) return null;
+  // The configuration first: with CACHE=off (or a strategy that reads no replica for
+  // strangers) nothing of the request is read, one WeakMap lookup and out.
   let config: EdgeConfig;
   try {
     config = edgeConfig(env);
   } catch {
     return null; // the router's path reports the configuration error
   }
-  if (!strangersReadReplicas(config)) return null;
+  if (!config.cache.enabled || !strangersReadReplicas(config)) return null;
+  const method = request.method;
+  if (method !== "GET" && method !== "HEAD") return null;
+  const code = codeOf(request.url);
+  if (code === null || !carriesNoRyowState(request.headers)) return null;
   const topology = deps.topology.current;
   const cache = topology ? deps.linkCaches.for(config) : null;
   if (!topology || !cache) return null;
