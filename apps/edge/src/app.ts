@@ -1,7 +1,8 @@
-import { currentTimeline, isShortCode, POSITION_HEADER, PROBLEM } from "@firstclick/core";
+import { currentTimeline, POSITION_HEADER, PROBLEM } from "@firstclick/core";
 import { type Context, Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { clickAnalytics } from "./analytics/middleware.ts";
+import { type Background, backgroundOf } from "./background.ts";
 import type { CachedAnswer } from "./cache/entry.ts";
 import { answerFromMemory } from "./cache/hit-path.ts";
 import { LinkCaches, type LinkCachesOptions } from "./cache/link-caches.ts";
@@ -24,7 +25,7 @@ import {
   shardsUnavailable,
 } from "./pages.ts";
 import { passThrough } from "./passthrough.ts";
-import { redirectResponse } from "./redirect.ts";
+import { codeOf, redirectResponse } from "./redirect.ts";
 import { cacheRouteHeader, planRedirect, routeHeader } from "./route.ts";
 import {
   decideWithStrategies,
@@ -33,7 +34,7 @@ import {
   strategiesFor,
 } from "./strategies/index.ts";
 import { judgeClientPosition } from "./strategies/position.ts";
-import { type Background, TopologyCache } from "./topology-cache.ts";
+import { TopologyCache } from "./topology-cache.ts";
 import { type Fetcher, resolveRedirect, type ServedAnswer } from "./upstream.ts";
 
 export { REDIRECT_CACHE_CONTROL } from "./redirect.ts";
@@ -58,27 +59,14 @@ export interface EdgeAppOptions {
   logError?: (message: string) => void;
 }
 
-/** The path as sent, still percent-encoded (URL() keeps the encoding; hono's path decodes). */
-function rawPath(url: string): string {
-  const start = url.indexOf("/", url.indexOf("//") + 2);
-  if (start === -1) return "/";
-  let end = url.length;
-  for (const stop of ["?", "#"]) {
-    const at = url.indexOf(stop, start);
-    if (at !== -1 && at < end) end = at;
-  }
-  return url.slice(start, end);
-}
-
 function background(c: Context<EdgeEnv>): Background {
-  return (task) => {
-    try {
-      c.executionCtx.waitUntil(task);
-    } catch {
-      // No ExecutionContext (app.request in a unit test): let the task run on its own.
-      void task.catch(() => {});
-    }
-  };
+  let ctx: Parameters<typeof backgroundOf>[0];
+  try {
+    ctx = c.executionCtx; // hono throws when the request came without one
+  } catch {
+    ctx = undefined;
+  }
+  return backgroundOf(ctx);
 }
 
 /** The redirect or the 410 page for a link's answer, from a gateway or from the cache. */
@@ -140,8 +128,8 @@ export function createEdgeApp(options: EdgeAppOptions = {}) {
   app.all("/:segment", async (c) => {
     // hono answers HEAD with its GET route and drops the body itself.
     const method = c.req.method;
-    const code = rawPath(c.req.url).slice(1);
-    if (!isShortCode(code)) return problemPage(c, NOT_FOUND);
+    const code = codeOf(c.req.url);
+    if (code === null) return problemPage(c, NOT_FOUND);
     if (method !== "GET" && method !== "HEAD") {
       return problemPage(
         c,

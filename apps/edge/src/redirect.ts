@@ -1,4 +1,4 @@
-import type { RedirectStatus } from "@firstclick/core";
+import { isShortCode, type RedirectStatus } from "@firstclick/core";
 
 /**
  * Redirects are never stored by a browser or a shared cache. `private` keeps CDNs and proxies
@@ -18,4 +18,22 @@ export function redirectResponse(
     status: answer.redirectStatus,
     headers: { location: answer.url, "cache-control": REDIRECT_CACHE_CONTROL, ...routed },
   });
+}
+
+/**
+ * The short code a redirect request names: its URL's path as sent (still percent-encoded; URL()
+ * keeps the encoding, hono's path decodes), without parsing the URL, query and fragment dropped.
+ * Null when that is not a short code (encoded, another route, too long, reserved). The redirect
+ * route, the hit path and the click analytics all read the code with it.
+ */
+export function codeOf(url: string): string | null {
+  const start = url.indexOf("/", url.indexOf("//") + 2) + 1;
+  if (start === 0) return null;
+  let end = url.length;
+  const query = url.indexOf("?", start);
+  if (query !== -1) end = query;
+  const hash = url.indexOf("#", start);
+  if (hash !== -1 && hash < end) end = hash;
+  const code = url.slice(start, end);
+  return isShortCode(code) ? code : null;
 }

@@ -1,4 +1,5 @@
 import { isNewer, parseTopologySnapshot, Topology, type TopologySnapshot } from "@firstclick/core";
+import type { Background } from "./background.ts";
 
 /** The KV key every isolate reads the snapshot from; the topology route writes it. */
 export const TOPOLOGY_KV_KEY = "snapshot";
@@ -9,8 +10,6 @@ const REFRESH_GIVE_UP_MS = 10_000;
 // Production KV caches reads at each location for cacheTtl seconds (30 is the minimum): this
 // isolate's own PUTs are applied at once, other locations see a new snapshot within about that.
 const KV_CACHE_TTL_SECONDS = 30;
-
-export type Background = (task: Promise<unknown>) => void;
 
 /**
  * The shard topology of one isolate: in memory, refreshed from KV in the background. The

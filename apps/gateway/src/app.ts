@@ -1,4 +1,5 @@
 import {
+  compareLsn,
   GATEWAY_STATUS,
   isLsn,
   isShortCode,
@@ -12,7 +13,6 @@ import { Hono } from "hono";
 import type { Sql } from "postgres";
 import type { z } from "zod";
 import { findLink, type LinkLookup, nodeHealth } from "./db.ts";
-import { ReplayWatermark } from "./watermark.ts";
 
 export interface GatewayAppOptions {
   /** A pool to this node's own database (see db.ts `connect`). */
@@ -39,31 +39,40 @@ export function createGatewayApp({ db, nodeId, logError = console.error }: Gatew
   // Served `/links/*` requests, whatever their answer: the benchmarks read it from /health to
   // see where the edge sent its reads.
   let linkReads = 0;
-  const watermark = new ReplayWatermark();
+  /**
+   * The replay position read by the last lookup that had finished (null: a primary, none yet,
+   * or the last one failed). PostgreSQL takes a lookup's snapshot before it evaluates
+   * pg_last_wal_replay_lsn(), so a lookup's own reading can be a little past what its snapshot
+   * holds: replay may cross a commit in between and the row come back without it. A reading by
+   * a lookup that finished before this one was sent is not: replay only moves forward, and what
+   * was replayed before a snapshot is in it. The last reading, not the highest: an older one is
+   * only more cautious, and a promoted or rebuilt node must not keep a position from before.
+   */
+  let lastReplayLsn: string | null = null;
   const app = new Hono();
 
   /**
-   * The lookup, and the WAL position its answer certainly includes (a replica's; null on a
-   * primary or while unknown). watermark.ts says why not the lookup's own reading.
+   * The lookup, and the WAL position its answer certainly includes (`lsn`, a replica's; null
+   * on a primary or while unknown): `lastReplayLsn` as it was when the lookup was sent. A
+   * `minLsn` it does not cover, met only by the lookup's own reading, is looked up once more:
+   * now a finished lookup has read it.
    */
   async function read(
     code: string,
     minLsn: string | undefined,
   ): Promise<{ lookup: LinkLookup; lsn: string | null }> {
-    const known = watermark.known();
+    const known = lastReplayLsn;
     const first = await findLink(db, code, minLsn);
-    watermark.observe(first.replayLsn);
+    lastReplayLsn = first.replayLsn;
     if (first.replayLsn === null) return { lookup: first.lookup, lsn: null };
     const raced =
       minLsn !== undefined &&
       first.lookup.kind !== "behind" &&
-      !ReplayWatermark.covers(known, minLsn);
+      (known === null || compareLsn(known, minLsn) < 0);
     if (!raced) return { lookup: first.lookup, lsn: known };
-    // Only this lookup's own reading reached minLsn: its snapshot may predate the write.
-    const reached = watermark.known();
     const again = await findLink(db, code, minLsn);
-    watermark.observe(again.replayLsn);
-    return { lookup: again.lookup, lsn: again.replayLsn === null ? null : reached };
+    lastReplayLsn = again.replayLsn;
+    return { lookup: again.lookup, lsn: again.replayLsn === null ? null : first.replayLsn };
   }
 
   app.get("/links/:code", async (c) => {
@@ -85,7 +94,7 @@ export function createGatewayApp({ db, nodeId, logError = console.error }: Gatew
     try {
       ({ lookup, lsn } = await read(code, minLsn));
     } catch (error) {
-      watermark.forget();
+      lastReplayLsn = null;
       logError(`gateway ${nodeId}: link lookup failed: ${describe(error)}`);
       // 503 (not 500): the edge reads it as "this node cannot answer now" and tries another.
       return c.json({ error: "database_unavailable" }, GATEWAY_STATUS.unavailable);

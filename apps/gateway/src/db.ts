@@ -68,7 +68,7 @@ interface LookupRow {
  * replayed that far: one comparison in the lookup's own query, no extra round trip. A primary
  * has everything it acknowledged. PostgreSQL takes the statement's snapshot before it evaluates
  * pg_last_wal_replay_lsn(), so that reading can be a little past what the snapshot holds: the
- * caller judges with a position read by an earlier, finished lookup (watermark.ts).
+ * caller judges with a position read by an earlier, finished lookup (app.ts, `read`).
  * `replayLsn` is this statement's reading (null on a primary).
  */
 export async function findLink(

@@ -3,6 +3,7 @@ import {
   type ClickMessage,
   MAX_EVENTS_PER_MESSAGE,
 } from "@firstclick/core/clicks";
+import type { Background } from "../background.ts";
 
 /**
  * Events collected in the isolate and sent as one Queue message per flush: at `maxEvents`
@@ -10,8 +11,6 @@ import {
  * runs inside the `waitUntil` of the request that opened the batch, so it never delays a
  * response. An isolate evicted inside the wait loses at most that wait's events.
  */
-
-export type WaitUntil = (task: Promise<unknown>) => void;
 
 export interface ClickBatcherOptions {
   /** Sends one message (one flush) to the Queue. */
@@ -43,7 +42,7 @@ export class ClickBatcher {
     return this.#buffer.length;
   }
 
-  record(event: ClickEvent, waitUntil: WaitUntil): void {
+  record(event: ClickEvent, waitUntil: Background): void {
     this.#buffer.push(event);
     if (this.#buffer.length >= this.#maxEvents) {
       waitUntil(this.flush());

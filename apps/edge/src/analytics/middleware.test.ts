@@ -82,7 +82,7 @@ describe("click analytics on the redirect route", () => {
 
 describe("codeOf", () => {
   it("reads the code from the path as sent, refusing encoded or extra segments", async () => {
-    const { codeOf } = await import("./middleware.ts");
+    const { codeOf } = await import("../redirect.ts");
     expect(codeOf("https://s.example/abc1234")).toBe("abc1234");
     expect(codeOf("https://s.example/abc1234?utm=x#top")).toBe("abc1234");
     expect(codeOf("http://127.0.0.1:8787/abc1234#x?y")).toBe("abc1234");

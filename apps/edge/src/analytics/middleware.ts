@@ -1,6 +1,6 @@
-import { isShortCode } from "@firstclick/core";
 import type { Context, MiddlewareHandler } from "hono";
-import type { WaitUntil } from "./batcher.ts";
+import type { Background } from "../background.ts";
+import { codeOf } from "../redirect.ts";
 import { outcomeOf } from "./event.ts";
 import { type ClickBindings, recordClick } from "./producer.ts";
 
@@ -14,25 +14,8 @@ import { type ClickBindings, recordClick } from "./producer.ts";
 
 export interface ClickAnalyticsOptions<E extends { Bindings: ClickBindings }> {
   /** The request's `waitUntil` (app.ts's `background`, which also works without a context). */
-  waitUntil: (c: Context<E>) => WaitUntil;
+  waitUntil: (c: Context<E>) => Background;
   now?: () => number;
-}
-
-/**
- * The code in a request URL's path as sent, without parsing the URL a second time: the route
- * matched `/:segment`, so the path is one segment. Percent-encoding is kept, so anything the
- * handler refused as a code (encoded, too long, reserved) is refused here too.
- */
-export function codeOf(url: string): string | null {
-  const start = url.indexOf("/", url.indexOf("//") + 2) + 1;
-  if (start === 0) return null;
-  let end = url.length;
-  const query = url.indexOf("?", start);
-  if (query !== -1) end = query;
-  const hash = url.indexOf("#", start);
-  if (hash !== -1 && hash < end) end = hash;
-  const code = url.slice(start, end);
-  return isShortCode(code) ? code : null;
 }
 
 export function clickAnalytics<E extends { Bindings: ClickBindings }>(

@@ -1,5 +1,6 @@
 import type { ClickMessage } from "@firstclick/core/clicks";
-import { ClickBatcher, type WaitUntil } from "./batcher.ts";
+import type { Background } from "../background.ts";
+import { ClickBatcher } from "./batcher.ts";
 import { buildClickEvent, type ClickInput } from "./event.ts";
 
 /**
@@ -29,7 +30,7 @@ export function batcherFor(queue: Queue<ClickMessage>): ClickBatcher {
 
 export function recordClick(
   env: ClickBindings,
-  ctx: { waitUntil: WaitUntil },
+  ctx: { waitUntil: Background },
   input: ClickInput,
 ): void {
   if (!env.CLICKS) return;

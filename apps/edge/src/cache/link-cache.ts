@@ -1,5 +1,6 @@
 import { compareLsn, type RyowWindow } from "@firstclick/core";
 import { LRUCache } from "lru-cache";
+import type { Background } from "../background.ts";
 import { Doorkeeper } from "./doorkeeper.ts";
 import type { CacheEntry, EntryPosition } from "./entry.ts";
 import type { LocationTier } from "./location-tier.ts";
@@ -26,9 +27,6 @@ export const DOORKEEPER_PER_ENTRY = 4;
 const AWAITING_PUT = 1_024;
 
 export type CacheTier = "memory" | "location";
-
-/** Runs a task past the response (the ExecutionContext's waitUntil). */
-export type Background = (task: Promise<unknown>) => void;
 
 export interface CacheHit {
   entry: CacheEntry;
